@@ -1,0 +1,877 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one audit-log parser.
+
+Reads audit logs (files, rotated sets, strings or lines), groups records into events by
+(node, timestamp, serial), decodes values and interprets the ones the collection reports on.
+Every log reader in the collection (filters, lookup, facts module) goes through here.
+
+Design:
+- Input is read in 1 MiB blocks and split into lines; memory does not grow with input size.
+- Grouping looks only at each line's header; a record's fields are parsed when its event is
+  complete and has passed the cheap filters (time, key, syscall), so filtered runs stay fast.
+- An event is complete when its last record ends events (PROCTITLE, EOE, or a type that
+  stands alone), when a later record is more than `eoe_timeout` seconds newer (as auditd's
+  end_of_event_timeout), when too many events are open at once, or at end of input.
+- Bad input never raises: lines that are not records, overlong lines and undecodable bytes
+  are counted in ParseStats and skipped or repaired.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import gzip
+import io
+import os
+import re
+import time
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
+    ARCHES, ERRNOS, RECORD_TYPES, SYSCALLS)
+
+BLOCK_SIZE = 1 << 20
+MAX_LINE = 1 << 20
+MAX_OPEN_EVENTS = 2048
+DEFAULT_EOE_TIMEOUT = 2
+
+ENRICHED_SEP = "\x1d"
+UNSET_IDS = frozenset(("4294967295", "-1"))
+
+# msg=audit(SEC.MSEC:SERIAL) after an optional node= prefix: the form auditd writes.
+_HEADER = re.compile(r"(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?")
+# Every line of a block: records fill the first four groups, other lines only the last.
+_LINE = re.compile(r"^(?:(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?)?(.*)$", re.M)
+# Looser form for lines that went through syslog or the kernel ring buffer
+# ("... audit: type=1400 audit(1.2:3): ...").
+_HEADER_LOOSE = re.compile(r"(?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
+# name=value with quoted ("..." or '...'), braced ({ ... }) or bare values; an unterminated
+# quote (a truncated line) runs to the end.
+_FIELD = re.compile(r"""([^\s=]+)=("[^"]*"?|'[^']*'?|\{[^}]*\}?|\S*)""")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+\Z")
+_KEY_FIELD = re.compile(r"""(?:^| )key=("[^"]*"|\S+)""")
+_SYSCALL_FIELDS = re.compile(r"(?:^| )arch=([0-9a-fA-F]+) syscall=(\d+)")
+_EXECVE_ARG = re.compile(r"a(\d+)(?:\[(\d+)\])?\Z")
+_UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d+)\]\Z")
+
+# Fields whose value is hex when it holds spaces, quotes or control characters (the kernel's
+# audit_log_untrustedstring), a quoted string otherwise.
+ESCAPED_FIELDS = frozenset((
+    "path", "comm", "exe", "file", "name", "watch", "cwd", "cmd", "acct", "dir", "key", "vm",
+    "old-chardev", "new-chardev", "old-disk", "new-disk", "old-fs", "new-fs", "old-net",
+    "new-net", "device", "cgroup", "ocomm", "grp", "new_group", "invalid_context", "sw",
+    "root_dir", "old-rng", "new-rng", "data", "proctitle",
+))
+# Integer fields converted when interpreting; "unset" (4294967295 or -1) becomes None.
+ID_FIELDS = frozenset((
+    "pid", "ppid", "opid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid",
+    "ouid", "ogid", "auid", "oauid", "old-auid", "sauid", "ses", "oses", "old-ses", "iuid",
+    "igid", "obj_uid", "obj_gid", "inode_uid", "inode_gid", "new_gid", "id",
+))
+INT_FIELDS = frozenset(("items", "exit", "argc", "sig"))
+NULL_VALUES = frozenset(("(null)", "(none)", "?"))
+
+
+class ParseStats(object):
+    """What a parse read and what it skipped, and why."""
+
+    def __init__(self):
+        self.bytes = 0
+        self.lines = 0
+        self.records = 0
+        self.events = 0
+        self.matched = 0
+        self.skipped = {}
+        self.repaired = {}
+
+    def skip(self, reason, count=1):
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def repair(self, reason, count=1):
+        self.repaired[reason] = self.repaired.get(reason, 0) + count
+
+    def as_dict(self):
+        return {
+            "bytes": self.bytes, "lines": self.lines, "records": self.records,
+            "events": self.events, "matched": self.matched, "skipped": dict(self.skipped),
+            "skipped_total": sum(self.skipped.values()), "repaired": dict(self.repaired),
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# Sources
+
+_ROTATED = re.compile(r"^(.*?)(?:\.(\d+))?(\.gz)?$")
+
+
+def _rotation_order(path):
+    base, num, _gz = _ROTATED.match(path).groups()
+    # audit.log.3, audit.log.2, audit.log.1, then audit.log: oldest first
+    return (base, 0 if num else 1, -int(num or 0))
+
+
+def expand_log_paths(patterns):
+    """Paths and globs -> existing files, each rotated set ordered oldest first.
+
+    A glob's matches are ordered by rotation (`audit.log.2`, `audit.log.1`, `audit.log`);
+    plain paths keep the order given. A file is listed once.
+    """
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    result, seen = [], set()
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted((p for p in glob.glob(pattern) if os.path.isfile(p)), key=_rotation_order)
+        else:
+            matches = [pattern]
+        for path in matches:
+            if path not in seen:
+                seen.add(path)
+                result.append(path)
+    return result
+
+
+def rotated_log_set(log_file):
+    """The log file and its rotated siblings (log_file.1 ... log_file.N), oldest first."""
+    found = []
+    num = 1
+    while os.path.exists("%s.%d" % (log_file, num)):
+        found.append("%s.%d" % (log_file, num))
+        num += 1
+    found.reverse()
+    if os.path.exists(log_file):
+        found.append(log_file)
+    return found
+
+
+def open_log(path):
+    """Open a log file for reading as bytes; .gz files are decompressed."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return io.open(path, "rb")
+
+
+def _blocks_from_binary(fobj, stats):
+    """Yield decoded text blocks of whole lines from a binary file object."""
+    rest = b""
+    skipping = False  # inside a line longer than MAX_LINE
+    while True:
+        data = fobj.read(BLOCK_SIZE)
+        if not data:
+            break
+        stats.bytes += len(data)
+        if skipping:
+            cut = data.find(b"\n")
+            if cut < 0:
+                continue
+            skipping = False
+            data = data[cut + 1:]
+        elif rest:
+            data = rest + data
+            rest = b""
+            first = data.find(b"\n")
+            if first > MAX_LINE:
+                stats.skip("line_too_long")
+                data = data[first + 1:]
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > MAX_LINE:
+                stats.skip("line_too_long")
+                skipping = True
+            else:
+                rest = data
+            continue
+        rest = data[cut + 1:]
+        if len(rest) > MAX_LINE:
+            stats.skip("line_too_long")
+            rest = b""
+            skipping = True
+        yield _decode_block(data[:cut], stats)
+    if rest:
+        yield _decode_block(rest, stats)
+
+
+def _decode_block(data, stats):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")
+        stats.repair("invalid_utf8_lines", sum(1 for line in text.split("\n") if u"\ufffd" in line))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text
+
+
+def _blocks_from_lines(lines, stats):
+    """Group an iterable of lines (str or bytes) into text blocks."""
+    batch, size = [], 0
+    for line in lines:
+        if isinstance(line, bytes):
+            stats.bytes += len(line)
+            line = _decode_block(line, stats)
+        else:
+            stats.bytes += len(line)
+        line = line.rstrip("\n")
+        if "\n" in line:  # a "line" holding several lines
+            line = line.replace("\r\n", "\n")
+        batch.append(line)
+        size += len(line)
+        if size >= BLOCK_SIZE:
+            yield "\n".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "\n".join(batch)
+
+
+def _blocks_from_text(text, stats):
+    if isinstance(text, bytes):
+        return _blocks_from_binary(io.BytesIO(text), stats)
+    return _blocks_from_lines(iter([text]), stats)
+
+
+def _blocks_from_paths(paths, stats):
+    for path in paths:
+        with open_log(path) as fobj:
+            for block in _blocks_from_binary(fobj, stats):
+                yield block
+
+
+def _is_path(value):
+    """A one-line string naming an existing file is a path; anything else is log text."""
+    return "\n" not in value and len(value) < 4096 and os.path.isfile(value)
+
+
+def iter_blocks(source=None, paths=None, stats=None):
+    """Normalise any supported source into text blocks of whole lines."""
+    if stats is None:
+        stats = ParseStats()
+    if paths is not None:
+        if isinstance(paths, str):
+            paths = [paths]
+        return _blocks_from_paths(paths, stats)
+    if source is None:
+        return iter(())
+    if isinstance(source, bytes):
+        return _blocks_from_text(source, stats)
+    if isinstance(source, str):
+        if _is_path(source):
+            return _blocks_from_paths([source], stats)
+        return _blocks_from_text(source, stats)
+    if hasattr(source, "read"):
+        probe = source.read(0)
+        if isinstance(probe, bytes):
+            return _blocks_from_binary(source, stats)
+        return _blocks_from_lines(source, stats)
+    return _blocks_from_lines(source, stats)
+
+
+# ---------------------------------------------------------------------------------------
+# Record types
+
+def record_type_number(name):
+    """Numeric record type for a type name (SYSCALL, UNKNOWN[1334], 1300), or None."""
+    number = RECORD_TYPES.get(name)
+    if number is not None:
+        return number
+    if name.isdigit():
+        return int(name)
+    m = _UNKNOWN_TYPE.match(name)
+    return int(m.group(1)) if m else None
+
+
+_TYPE_NAMES = dict((v, k) for k, v in RECORD_TYPES.items())
+
+
+def _normalise_type(name):
+    """Kernel ring-buffer lines give numbers (type=1400): use the name auditd would write."""
+    if name.isdigit():
+        number = int(name)
+        return _TYPE_NAMES.get(number, "UNKNOWN[%d]" % number)
+    return name
+
+
+def ends_event(type_name):
+    """True when a record of this type is the last of its event.
+
+    PROCTITLE is the last record the kernel writes for a syscall; EOE ends one explicitly.
+    User-space and daemon messages (1100-1299, 2100-2999), anomalies and integrity records
+    (1700-1999) and AUDIT_KERNEL (2000) stand alone. Kernel records below 1100 (LOGIN, for
+    example) are written inside a syscall's event, and 1300-1699 records belong to syscall
+    or SELinux/AppArmor events, so they wait for more records.
+    """
+    if type_name in ("PROCTITLE", "EOE"):
+        return True
+    number = record_type_number(type_name)
+    if number is None:
+        return False
+    return 1100 <= number < 1300 or number >= 1700
+
+
+# ---------------------------------------------------------------------------------------
+# Value decoding and interpretation
+
+def unhex(value):
+    """Hex text -> str; bytes that are not UTF-8 are kept as \\xNN escapes."""
+    return bytes.fromhex(value).decode("utf-8", "backslashreplace")
+
+
+def decode_keys(raw):
+    """A key= value -> list of keys (hex form holds several keys separated by 0x01)."""
+    if raw is None or raw in NULL_VALUES or raw == "":
+        return []
+    if raw[0] == '"':
+        raw = raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
+        return [raw] if raw and raw != "(null)" else []
+    if _HEX.match(raw):
+        return [k for k in unhex(raw).split("\x01") if k]
+    return [raw]
+
+
+def _decode_proctitle(value):
+    if _HEX.match(value):
+        parts = bytes.fromhex(value).split(b"\x00")
+        while parts and parts[-1] == b"":
+            parts.pop()
+        return [p.decode("utf-8", "backslashreplace") for p in parts]
+    return [value]
+
+
+def _strip_quotes(value):
+    if len(value) > 1 and value[-1] == value[0]:
+        return value[1:-1]
+    return value[1:]  # truncated: opening quote only
+
+
+def _decode_value(name, value):
+    """One raw value (quotes included) -> decoded value; None for (null), (none) and ?."""
+    first = value[:1]
+    if first == '"':
+        value = _strip_quotes(value)
+        if name == "proctitle":
+            return None if value == "(null)" else [value]
+        return value
+    if first == "'":
+        return _strip_quotes(value)
+    if value in NULL_VALUES:
+        return None
+    if name in ESCAPED_FIELDS and _HEX.match(value):
+        return _decode_proctitle(value) if name == "proctitle" else unhex(value)
+    return value
+
+
+def _interpret_value(name, value):
+    if value is None or value.__class__ is not str:
+        return value
+    if name in ID_FIELDS:
+        if value in UNSET_IDS:
+            return None
+    elif name not in INT_FIELDS:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def parse_fields(text, interpret=False):
+    """name=value text -> dict of decoded values.
+
+    Quoted values lose their quotes; hex values of escaped fields are decoded; (null),
+    (none) and ? become None; proctitle becomes an argv list; a name that repeats keeps
+    its last value (old LOGIN records say "old auid=... new auid=..."). The msg='...' of
+    user-space records is flattened into the record without overriding the record's own
+    fields. With INTERPRET, id and counter fields become int (unset ids: None).
+    """
+    fields = {}
+    nested = None
+    for name, value in _FIELD.findall(text):
+        if name == "msg" and value[:1] == "'":
+            nested = _strip_quotes(value)
+            continue
+        value = _decode_value(name, value)
+        fields[name] = _interpret_value(name, value) if interpret else value
+    if nested is not None:
+        inner = parse_fields(nested, interpret)
+        if not inner:
+            fields["msg"] = nested
+        for name, value in inner.items():
+            if name not in fields:
+                fields[name] = value
+    return fields
+
+
+# Records repeat most of their name=value tokens (uid=0, tty=(none), comm="sshd", ...), so the
+# decoded form of each token is kept in a bounded cache, one per interpretation mode.
+_TOKEN_CACHE = {False: {}, True: {}}
+UNCACHED_FIELDS = frozenset(("a0", "a1", "a2", "a3", "pid", "ppid", "opid", "inode", "item"))
+_ENRICHED_CACHE = {}
+CACHE_ENTRIES = 1 << 16
+
+
+class _NeedsTokenizer(Exception):
+    """A token that only the full tokenizer reads right (spaces inside quotes, msg='...')."""
+
+
+def _token(token, cache, interpret):
+    """Decode one name=value token and remember it; raise _NeedsTokenizer if it cannot be."""
+    name, sep, value = token.partition("=")
+    first = value[:1]
+    if not sep or not name or first in ("'", "{") or (
+            first == '"' and (len(value) < 2 or value[-1] != '"')):
+        raise _NeedsTokenizer()
+    value = _decode_value(name, value)
+    if interpret:
+        value = _interpret_value(name, value)
+    pair = (name, value)
+    # lists are mutable: never share them; values unique to one record would only churn
+    if value.__class__ is not list and name not in UNCACHED_FIELDS:
+        if len(cache) >= CACHE_ENTRIES:
+            cache.clear()
+        cache[token] = pair
+    return pair
+
+
+def _fast_fields(raw, interpret):
+    """parse_fields for the common case: name=value tokens separated by single spaces, no
+    spaces inside quotes. None when the record needs parse_fields."""
+    cache = _TOKEN_CACHE[interpret]
+    get = cache.get
+    try:
+        return dict([get(t) or _token(t, cache, interpret) for t in raw.split(" ")])
+    except _NeedsTokenizer:
+        return None
+
+
+def parse_enriched(text):
+    """The ENRICHED part after 0x1d: NAME="value" pairs, kept as names."""
+    cached = _ENRICHED_CACHE.get(text)
+    if cached is None:
+        cached = {}
+        for name, value in _FIELD.findall(text):
+            cached[name] = _strip_quotes(value) if value[:1] in ('"', "'") else value
+        if len(_ENRICHED_CACHE) >= CACHE_ENTRIES:
+            _ENRICHED_CACHE.clear()
+        _ENRICHED_CACHE[text] = cached
+    return dict(cached)
+
+
+def interpret_fields(fields):
+    """Convert id and counter fields to int in place (unset ids become None)."""
+    for name, value in fields.items():
+        fields[name] = _interpret_value(name, value)
+    return fields
+
+
+def arch_name(code):
+    """arch= code (c000003e) -> name (x86_64); unknown codes are returned as given."""
+    if code is None:
+        return None
+    entry = ARCHES.get(code.lower().zfill(8))
+    return entry[0] if entry else code
+
+
+def syscall_name(arch_code, number):
+    """Syscall name for arch= code and syscall= number, or the number as text if unknown."""
+    entry = ARCHES.get((arch_code or "").lower().zfill(8))
+    table = SYSCALLS.get(entry[1]) if entry and entry[1] else None
+    try:
+        nr = int(number)
+    except (TypeError, ValueError):
+        return number
+    if table is None:
+        return str(nr)
+    return table.get(nr, str(nr))
+
+
+def errno_name(exit_code):
+    """Negative exit value -> errno name (-1 -> EPERM); None when not an error."""
+    try:
+        code = int(exit_code)
+    except (TypeError, ValueError):
+        return None
+    if code >= 0:
+        return None
+    return ERRNOS.get(-code, "E%d" % -code)
+
+
+def _execve_argv(fields):
+    """EXECVE a0, a1, a1_len with a1[0], a1[1] chunks -> argv list."""
+    parts = {}
+    for name, value in fields.items():
+        m = _EXECVE_ARG.match(name)
+        if m is None or value is None:
+            continue
+        index = int(m.group(1))
+        chunk = int(m.group(2)) if m.group(2) is not None else -1
+        parts.setdefault(index, []).append((chunk, value))
+    argv = []
+    for index in sorted(parts):
+        argv.append("".join(v for _c, v in sorted(parts[index])))
+    return argv
+
+
+def parse_record(type_name, body, interpret=True):
+    """One record's body (the text after the header) -> dict with type, fields, enriched."""
+    sep = body.find(ENRICHED_SEP)
+    if sep >= 0:
+        raw, enriched = body[:sep], parse_enriched(body[sep + 1:])
+    else:
+        raw, enriched = body, {}
+    raw = raw.strip(" ")
+    if type_name == "EXECVE":
+        fields = _parse_execve(raw, interpret)
+        return {"type": type_name, "fields": fields, "enriched": enriched,
+                "argv": _execve_argv(fields)}
+    fields = _fast_fields(raw, interpret) if raw else {}
+    if fields is None:
+        fields = parse_fields(raw, interpret)
+    return {"type": type_name, "fields": fields, "enriched": enriched}
+
+
+def _parse_execve(raw, interpret):
+    """EXECVE arguments (a0, a1[0], ...) are hex whenever they are not quoted."""
+    fields = {}
+    for name, value in _FIELD.findall(raw):
+        if _EXECVE_ARG.match(name) and _HEX.match(value):
+            value = unhex(value)
+        else:
+            value = _decode_value(name, value)
+            if interpret:
+                value = _interpret_value(name, value)
+        fields[name] = value
+    return fields
+
+
+# ---------------------------------------------------------------------------------------
+# Grouping records into events
+
+class _Open(object):
+    __slots__ = ("node", "event_id", "sec", "records")
+
+    def __init__(self, node, event_id, sec):
+        self.node = node
+        self.event_id = event_id
+        self.sec = sec
+        self.records = []
+
+
+def _event_time(event_id):
+    stamp = event_id.split(":", 1)[0]
+    try:
+        return float(stamp)
+    except ValueError:
+        return 0.0
+
+
+class _Filter(object):
+    """The cheap tests applied to a complete event before its fields are parsed."""
+
+    def __init__(self, keys, types, since, until, syscalls):
+        self.keys = frozenset(keys) if keys else None
+        self.types = frozenset(types) if types else None
+        self.since = since
+        self.until = until
+        self.syscalls = frozenset(syscalls) if syscalls else None
+        self.active = any(x is not None for x in (self.keys, self.types, self.since,
+                                                   self.until, self.syscalls))
+
+    def accepts(self, pending):
+        if self.since is not None or self.until is not None:
+            stamp = _event_time(pending.event_id)
+            if self.since is not None and stamp < self.since:
+                return False
+            if self.until is not None and stamp > self.until:
+                return False
+        records = pending.records
+        if self.types is not None and not any(t in self.types for t, _b in records):
+            return False
+        if self.keys is not None:
+            if not any(k in self.keys for k in event_keys(records)):
+                return False
+        if self.syscalls is not None:
+            for rtype, body in records:
+                if rtype == "SYSCALL":
+                    m = _SYSCALL_FIELDS.search(body)
+                    if m and syscall_name(m.group(1), m.group(2)) in self.syscalls:
+                        break
+            else:
+                return False
+        return True
+
+
+def event_keys(records):
+    """Keys of an event from the raw key= fields of its records, in order, without repeats."""
+    keys = []
+    for _rtype, body in records:
+        if "key=" not in body:
+            continue
+        sep = body.find(ENRICHED_SEP)
+        m = _KEY_FIELD.search(body, 0, sep if sep >= 0 else len(body))
+        if m:
+            for key in decode_keys(m.group(1)):
+                if key not in keys:
+                    keys.append(key)
+    return keys
+
+
+def build_event(pending, interpret=True):
+    """A complete group of records -> the event dict the collection returns."""
+    event_id = pending.event_id
+    stamp = _event_time(event_id)
+    serial = event_id.rsplit(":", 1)[-1]
+    records = [parse_record(rtype, body, interpret) for rtype, body in pending.records]
+    keys = []
+    for record in records:
+        raw_key = record["fields"].get("key")
+        if raw_key is not None:
+            for key in (raw_key.split("\x01") if isinstance(raw_key, str) else ()):
+                if key and key not in keys:
+                    keys.append(key)
+    event = {
+        "event_id": event_id,
+        "node": pending.node,
+        "timestamp": stamp,
+        "time": _iso_cached(stamp),
+        "serial": int(serial) if serial.isdigit() else serial,
+        "keys": keys,
+        "key": keys[0] if keys else None,
+        "types": [r["type"] for r in records],
+        "records": records,
+    }
+    if interpret:
+        syscall = next((r for r in records if r["type"] == "SYSCALL"), None)
+        if syscall is not None:
+            fields = syscall["fields"]
+            code = fields.get("arch")
+            event["arch"] = arch_name(code)
+            event["syscall"] = syscall_name(code, fields.get("syscall"))
+            success = fields.get("success")
+            event["success"] = None if success is None else success == "yes"
+            event["exit"] = fields.get("exit")
+            event["errno"] = errno_name(fields.get("exit"))
+        else:
+            event["arch"] = event["syscall"] = event["success"] = None
+            event["exit"] = event["errno"] = None
+    return event
+
+
+_ISO_CACHE = [None, None]
+
+
+def _iso_cached(stamp):
+    secs = int(stamp)
+    if _ISO_CACHE[0] != secs:
+        _ISO_CACHE[0] = secs
+        _ISO_CACHE[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return "%s.%03dZ" % (_ISO_CACHE[1], int(round((stamp - secs) * 1000)) % 1000)
+
+
+def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS):
+    """Text blocks -> complete record groups (_Open objects), in the order they complete."""
+    loose = _HEADER_LOOSE.search
+    open_events = {}
+    ends_cache = {}
+    high = None  # newest second seen
+    last_sec = None
+    lines = records = 0
+    try:
+        for block in blocks:
+            rows = _LINE.findall(block)
+            lines += len(rows)
+            for node, rtype, event_id, sec, body in rows:
+                if not rtype:  # not in auditd's own form
+                    m = loose(body)
+                    if m is None:
+                        if body.strip():
+                            stats.skip("not_a_record")
+                        else:
+                            lines -= 1  # blank lines are not counted
+                        continue
+                    stats.repair("syslog_prefixed_records")
+                    node, rtype, event_id, sec = m.group(1, 2, 3, 4)
+                    rtype = _normalise_type(rtype)
+                    body = body[m.end():]
+                records += 1
+                key = node + " " + event_id if node else event_id
+                pending = open_events.get(key)
+                if pending is None:
+                    if sec != last_sec:
+                        last_sec = sec
+                        now = int(sec)
+                        if high is None or now > high:
+                            high = now
+                            if open_events:
+                                limit = now - eoe_timeout
+                                expired = [k for k, p in open_events.items() if p.sec < limit]
+                                for k in expired:
+                                    yield open_events.pop(k)
+                    pending = open_events[key] = _Open(node or None, event_id, int(sec))
+                    if len(open_events) > max_open:
+                        stats.repair("events_closed_early")
+                        yield open_events.pop(next(iter(open_events)))
+                pending.records.append((rtype, body))
+                ends = ends_cache.get(rtype)
+                if ends is None:
+                    ends = ends_cache[rtype] = ends_event(rtype)
+                if ends:
+                    del open_events[key]
+                    yield pending
+        for pending in list(open_events.values()):
+            yield pending
+        open_events.clear()
+    finally:
+        stats.lines += lines
+        stats.records += records
+
+
+def _key_needles(keys):
+    """Texts that a record holding one of KEYS contains: key="K", or K hex-encoded (the form
+    auditd uses when a rule has several keys, joined by 0x01)."""
+    needles = set()
+    for key in keys:
+        needles.add('key="%s"' % key)
+        needles.add(key.encode("utf-8").hex().upper())
+    return sorted(needles)
+
+
+# How far from a keyed record the other records of its event are looked for. The kernel
+# writes an event's records together; other events interleave only a little.
+KEYED_LOOKBACK = 16384
+KEYED_LOOKAHEAD = 1 << 18
+
+
+_ENDS_CACHE = {}
+
+
+def ends_event_cached(type_name):
+    ends = _ENDS_CACHE.get(type_name)
+    if ends is None:
+        ends = _ENDS_CACHE[type_name] = ends_event(type_name)
+    return ends
+
+
+def _whole_field(text, start, end):
+    """True when text[start:end] is a whole name=value token (not the tail of another)."""
+    return (start == 0 or text[start - 1] == " ") and (
+        end == len(text) or text[end] in " \n\x1d")
+
+
+def _look_back(previous, block, begin, tag, node, header, picked):
+    """Pick the records of event TAG written before its keyed record (AVC, CONFIG_CHANGE...),
+    up to KEYED_LOOKBACK characters back, into the previous block if need be."""
+    low = begin - KEYED_LOOKBACK
+    if low < 0 and previous:
+        tail = previous[low:]
+        pos = tail.find(tag)
+        while pos >= 0:
+            lb = tail.rfind("\n", 0, pos) + 1
+            le = tail.find("\n", pos)
+            le = len(tail) if le < 0 else le
+            m = header(tail, lb)
+            if m is not None and (m.group(1) or None) == node:
+                picked[lb - len(tail)] = tail[lb:le]
+            pos = tail.find(tag, le)
+    pos = block.find(tag, max(low, 0), begin)
+    while pos >= 0:
+        lb = block.rfind("\n", 0, pos) + 1
+        le = block.find("\n", pos)
+        m = header(block, lb)
+        if m is not None and (m.group(1) or None) == node:
+            picked[lb] = block[lb:le]
+        pos = block.find(tag, le, begin)
+
+
+def keyed_blocks(blocks, keys, stats):
+    """Blocks -> blocks holding only the lines of events that carry one of KEYS.
+
+    A fast path for key filters: blocks are searched for the key (at memory speed) and only
+    the events around each hit are kept, instead of grouping every line. The lines kept are
+    handed to group_records, so events are built the same way as without the filter; the
+    difference is that records further than KEYED_LOOKBACK before or KEYED_LOOKAHEAD after
+    their keyed record are not found, and lines outside keyed events are not looked at (nor
+    counted: `lines` then counts only the lines of keyed events).
+    """
+    needles = _key_needles(keys)
+    wanted = frozenset(keys)
+    header = _HEADER.match
+    previous = ""
+    carried = {}  # events still open at the end of the previous block: key -> tag
+    for block in blocks:
+        picked = {}  # position in block -> line
+        done = set()
+
+        def take(text, tag, node, start):
+            """Add the lines of the event TAG found from START on; True once its last record is in."""
+            pos = text.find(tag, start, start + KEYED_LOOKAHEAD)
+            while pos >= 0:
+                begin = text.rfind("\n", 0, pos) + 1
+                m = header(text, begin)
+                stop = text.find("\n", pos)
+                stop = len(text) if stop < 0 else stop
+                if m is not None and (m.group(1) or None) == node:
+                    picked[begin] = text[begin:stop]
+                    if ends_event_cached(m.group(2)):
+                        return True
+                pos = text.find(tag, stop, stop + KEYED_LOOKAHEAD)
+            return False
+
+        still_open = {}
+        for ev_key, (node, tag) in carried.items():
+            done.add(ev_key)
+            if not take(block, tag, node, 0):
+                still_open[ev_key] = (node, tag)
+        for needle in needles:
+            quoted = needle[0] == "k"
+            pos = block.find(needle)
+            while pos >= 0:
+                begin = block.rfind("\n", 0, pos) + 1
+                stop = block.find("\n", pos)
+                stop = len(block) if stop < 0 else stop
+                m = header(block, begin)
+                if m is not None:
+                    node, event_id = m.group(1) or None, m.group(3)
+                    ev_key = (node, event_id)
+                    if ev_key not in done and (
+                            _whole_field(block, pos, pos + len(needle)) if quoted
+                            else wanted.intersection(event_keys([(None, block[m.end():stop])]))):
+                        done.add(ev_key)
+                        tag = "msg=audit(%s):" % event_id
+                        _look_back(previous, block, begin, tag, node, header, picked)
+                        picked[begin] = block[begin:stop]
+                        if not (ends_event_cached(m.group(2)) or take(block, tag, node, stop)):
+                            still_open[ev_key] = (node, tag)
+                pos = block.find(needle, stop)
+        carried = still_open
+        previous = block[-KEYED_LOOKBACK:]
+        if picked:
+            yield "\n".join([picked[p] for p in sorted(picked)])
+
+
+def parse_events(source=None, keys=None, types=None, since=None, until=None, syscalls=None,
+                 interpret=True, stats=None, paths=None, eoe_timeout=DEFAULT_EOE_TIMEOUT):
+    """Yield events (dicts) from SOURCE or PATHS.
+
+    source: log text (str or bytes), a path, a file object, or an iterable of lines.
+    paths: list of files read in the given order (use expand_log_paths or rotated_log_set).
+    keys: keep events with one of these keys. types: keep events with a record of one of
+    these types. since/until: epoch seconds (see _timeutil.parse_time). syscalls: keep
+    events whose SYSCALL record is one of these syscall names.
+    """
+    if stats is None:
+        stats = ParseStats()
+    if isinstance(keys, str):
+        keys = [keys]
+    if isinstance(types, str):
+        types = [types]
+    if isinstance(syscalls, str):
+        syscalls = [syscalls]
+    wanted = _Filter(keys, types, since, until, syscalls)
+    blocks = iter_blocks(source, paths, stats)
+    if keys:
+        blocks = keyed_blocks(blocks, keys, stats)
+    for pending in group_records(blocks, stats, eoe_timeout):
+        stats.events += 1
+        if wanted.active and not wanted.accepts(pending):
+            continue
+        stats.matched += 1
+        yield build_event(pending, interpret)

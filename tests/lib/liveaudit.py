@@ -1,0 +1,161 @@
+"""Helpers for tests that make the real kernel and auditd write records.
+
+A test loads rules keyed for itself, does real things (kills), waits until auditd has written
+the records, reads the new part of the log, and removes its rules. Kernel audit state is
+global: every helper here takes the machine-wide test lock (tests/lib/auditlock.py).
+"""
+import contextlib
+import os
+import platform
+import pwd
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+AUDITCTL = shutil.which("auditctl") or "/sbin/auditctl"
+AUSEARCH = shutil.which("ausearch") or "/sbin/ausearch"
+ENV = dict(os.environ, LC_ALL="C")
+
+
+def run(argv, check=True, **kwargs):
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    kwargs.setdefault("env", ENV)
+    kwargs.setdefault("universal_newlines", True)
+    return subprocess.run(argv, check=check, **kwargs)
+
+
+def audit_available():
+    """None when the kernel and auditd can be used here, else the reason they cannot."""
+    if os.geteuid() != 0:
+        return "needs root"
+    if not os.path.exists(AUDITCTL):
+        return "auditctl is not installed"
+    res = run([AUDITCTL, "-s"], check=False)
+    if res.returncode != 0:
+        return "kernel audit not available: %s" % res.stderr.strip()
+    status = dict(line.split(None, 1) for line in res.stdout.splitlines() if " " in line)
+    if status.get("enabled", "").strip() == "2":
+        return "audit rules are immutable (enabled 2) on this machine"
+    if status.get("pid", "0").strip() in ("0", ""):
+        return "auditd is not running (auditctl -s reports pid 0)"
+    return None
+
+
+def log_file():
+    path = "/var/log/audit/audit.log"
+    try:
+        with open("/etc/audit/auditd.conf") as f:
+            for line in f:
+                m = re.match(r"\s*log_file\s*=\s*(\S+)", line)
+                if m:
+                    path = m.group(1)
+    except OSError:
+        pass
+    return path
+
+
+def new_key(prefix="afut"):
+    return "%s_%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+def native_and_compat_arch():
+    machine = platform.machine()
+    return {"x86_64": ("b64", "b32"), "aarch64": ("b64", "b32"), "ppc64le": ("b64", None),
+            "s390x": ("b64", "b32")}.get(machine, ("b64", None))
+
+
+@contextlib.contextmanager
+def kill_rules(key, syscalls=("kill", "tkill", "tgkill")):
+    """Load kill rules keyed KEY (b64 and, where the kernel runs it, b32); remove them after."""
+    loaded = []
+    try:
+        for arch in native_and_compat_arch():
+            if arch is None:
+                continue
+            spec = ["-a", "always,exit", "-F", "arch=%s" % arch, "-S", ",".join(syscalls), "-k", key]
+            res = run([AUDITCTL] + spec, check=False)
+            if res.returncode == 0:
+                loaded.append(spec)
+            elif arch == "b64":
+                raise RuntimeError("auditctl %s failed: %s" % (" ".join(spec), res.stderr))
+        yield loaded
+    finally:
+        for spec in loaded:
+            run([AUDITCTL, "-d"] + spec[1:], check=False)
+        leftover = run([AUDITCTL, "-l"], check=False).stdout
+        assert key not in leftover, "rules keyed %s still loaded:\n%s" % (key, leftover)
+
+
+class LogTail(object):
+    """The part of the audit log written after this object was made (rotation-aware)."""
+
+    def __init__(self, path=None):
+        self.path = path or log_file()
+        st = os.stat(self.path)
+        self.inode, self.offset = st.st_ino, st.st_size
+
+    def read(self):
+        st = os.stat(self.path)
+        chunks = []
+        if st.st_ino != self.inode:  # rotated meanwhile: the rest of the old file is .1
+            old = self.path + ".1"
+            if os.path.exists(old) and os.stat(old).st_ino == self.inode:
+                with open(old, "rb") as f:
+                    f.seek(self.offset)
+                    chunks.append(f.read())
+            with open(self.path, "rb") as f:
+                chunks.append(f.read())
+        else:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunks.append(f.read())
+        return b"".join(chunks)
+
+    def wait_for(self, predicate, timeout=15.0):
+        """Re-read until predicate(bytes) is true; return the bytes (auditd writes lazily)."""
+        deadline = time.time() + timeout
+        while True:
+            data = self.read()
+            if predicate(data) or time.time() > deadline:
+                return data
+            time.sleep(0.2)
+
+
+def ensure_user(name):
+    """Create a system user for the test if missing; return (pwd entry, created)."""
+    try:
+        return pwd.getpwnam(name), False
+    except KeyError:
+        run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+        return pwd.getpwnam(name), True
+
+
+def remove_user(name):
+    run(["userdel", name], check=False)
+
+
+def as_user(uid=None, gid=None, loginuid=None):
+    """preexec_fn that sets the login uid (auid) and then drops to uid/gid."""
+    def prepare():
+        if loginuid is not None:
+            with open("/proc/self/loginuid", "w") as f:
+                f.write(str(loginuid))
+        if gid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+        if uid is not None:
+            os.setuid(uid)
+    return prepare
+
+
+def free_pid():
+    """A pid that no process has (for ESRCH)."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists("/proc/%d" % pid):
+            return pid
+    raise RuntimeError("no free pid")
