@@ -17,3 +17,10 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+try:  # Ansible's plugin loaders (lookup_loader.get("auditfleet.auditd...")) need its finder
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+except ImportError:  # target-side tests also run on Pythons without ansible-core
+    _AnsibleCollectionFinder = None
+if _AnsibleCollectionFinder is not None:
+    _AnsibleCollectionFinder(paths=[COLLECTIONS], scan_sys_paths=False)._install()

@@ -7,7 +7,6 @@ parses the new part of the log, and removes the rules. Each test then checks one
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -122,94 +121,96 @@ def live():
     """Run every kill once; yield (expectations, kill reports by name, raw log bytes, key)."""
     key = liveaudit.new_key()
     workdir = tempfile.mkdtemp(prefix="afut x ")  # a space, for names with spaces
-    with audit_test_lock():
-        user, created = liveaudit.ensure_user(TEST_USER)
-        scen = Scenario(workdir, user)
-        # the system Python: other users may run it (root's pyenv is not readable to them)
-        py = os.path.realpath("/usr/bin/python3" if os.path.exists("/usr/bin/python3")
-                              else sys.executable)
-        kill_bin = shutil.which("kill", path="/usr/bin:/bin")
-        spaced_kill = os.path.join(workdir, "kill er")
-        shutil.copy(kill_bin, spaced_kill)
-        spaced_sleep = os.path.join(workdir, "sle ep")
-        shutil.copy("/bin/sleep", spaced_sleep)
-        kill32, kill32_why = build_kill32(workdir)
-        ex = scen.expect
-        try:
-            tail = liveaudit.LogTail()
-            with liveaudit.kill_rules(key):
-                # 1. plain kill by root, no login uid
-                t = scen.sleeper()
-                r = scen.killer([kill_bin, "-TERM", str(t.pid)])
-                ex["kill"] = dict(target=t.pid, signal=15, ok=r.returncode == 0, comm="kill",
-                                  exe=os.path.realpath(kill_bin), tcomm="sleep")
-                # 2. tkill and 3. tgkill through the raw syscalls
-                t = scen.sleeper()
-                scen.killer([py, "-c", PY_SYSCALL, str(syscall_number("tkill")), str(t.pid), "2"])
-                ex["tkill"] = dict(target=t.pid, signal=2, tcomm="sleep")
-                t = scen.sleeper()
-                scen.killer([py, "-c", PY_SYSCALL, str(syscall_number("tgkill")), str(t.pid),
-                             str(t.pid), "10"])
-                ex["tgkill"] = dict(target=t.pid, signal=10, tcomm="sleep")
-                # 4. signal 0: does it exist?
-                t = scen.sleeper()
-                scen.killer([py, "-c", PY_KILL, str(t.pid), "0"])
-                ex["probe"] = dict(target=t.pid, signal=0, tcomm="sleep")
-                # 5. a process group of three
-                g = scen.spawn(["/bin/sh", "-c", "/bin/sleep 300 & /bin/sleep 300 & wait"],
-                               start_new_session=True)
-                time.sleep(0.3)
-                members = [g.pid] + [int(p) for p in liveaudit.run(
-                    ["pgrep", "-g", str(g.pid), "-x", "sleep"]).stdout.split()]
-                scen.killer([py, "-c", PY_KILL, str(-g.pid), "15"])
-                ex["group"] = dict(target=-g.pid, signal=15, members=sorted(members))
-                # 6. denied: the test user tries to kill root's process
-                t = scen.sleeper()
-                scen.killer([py, "-c", PY_KILL, str(t.pid), "9"],
-                            preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid, user.pw_uid))
-                ex["denied"] = dict(target=t.pid, signal=9, tcomm="sleep")
-                # 7. no such process
-                gone = liveaudit.free_pid()
-                scen.killer([py, "-c", PY_KILL, str(gone), "15"])
-                ex["nosuch"] = dict(target=gone, signal=15)
-                # 8. killer and target with spaces in their names
-                t = scen.sleeper(spaced_sleep)
-                scen.killer([spaced_kill, "-HUP", str(t.pid)])
-                ex["spaces"] = dict(target=t.pid, signal=1, exe=spaced_kill, tcomm="sle ep")
-                # 9. root with the test user's login uid (as after sudo)
-                t = scen.sleeper()
-                scen.killer([kill_bin, "-USR2", str(t.pid)],
-                            preexec_fn=liveaudit.as_user(loginuid=user.pw_uid))
-                ex["sudo"] = dict(target=t.pid, signal=12, tcomm="sleep")
-                # 10. kill(-1): every process the test user may signal (only its two sleeps)
-                mine = [scen.sleeper(preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid))
-                        for _ in range(2)]
-                scen.killer([py, "-c", PY_KILL, "-1", "15"],
-                            preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid, user.pw_uid))
-                ex["all"] = dict(target=-1, signal=15, members=sorted(p.pid for p in mine))
-                # 11. a 32-bit killer
-                if kill32:
+    try:
+        with audit_test_lock():
+            user, created = liveaudit.ensure_user(TEST_USER)
+            scen = Scenario(workdir, user)
+            # the system Python: other users may run it (root's pyenv is not readable to them)
+            py = os.path.realpath("/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                                  else sys.executable)
+            kill_bin = shutil.which("kill", path="/usr/bin:/bin")
+            spaced_kill = os.path.join(workdir, "kill er")
+            shutil.copy(kill_bin, spaced_kill)
+            spaced_sleep = os.path.join(workdir, "sle ep")
+            shutil.copy("/bin/sleep", spaced_sleep)
+            kill32, kill32_why = build_kill32(workdir)
+            ex = scen.expect
+            try:
+                tail = liveaudit.LogTail()
+                with liveaudit.kill_rules(key):
+                    # 1. plain kill by root, no login uid
                     t = scen.sleeper()
-                    scen.killer([kill32, str(t.pid), "15"])
-                    ex["i386"] = dict(target=t.pid, signal=15, exe=kill32, tcomm="sleep")
-                want = len(ex)
-                data = tail.wait_for(lambda d: d.count(key.encode()) >= want + 2)
-        finally:
-            scen.cleanup()
-            if created:
-                liveaudit.remove_user(TEST_USER)
-        stats = ParseStats()
-        reports = list(kill_reports(data, keys=[key], stats=stats))
-        by_target = {}
-        for rep in reports:
-            by_target.setdefault((rep["target_pid"], rep["signal"]), []).append(rep)
-        found = {}
-        for name, e in ex.items():
-            reps = by_target.get((e["target"], e["signal"]), [])
-            found[name] = reps[0] if reps else None
-        yield {"expect": ex, "found": found, "data": data, "key": key, "stats": stats,
-               "reports": reports, "user": user, "kill32_why": kill32_why, "workdir": workdir}
-    shutil.rmtree(workdir, ignore_errors=True)
+                    r = scen.killer([kill_bin, "-TERM", str(t.pid)])
+                    ex["kill"] = dict(target=t.pid, signal=15, ok=r.returncode == 0, comm="kill",
+                                      exe=os.path.realpath(kill_bin), tcomm="sleep")
+                    # 2. tkill and 3. tgkill through the raw syscalls
+                    t = scen.sleeper()
+                    scen.killer([py, "-c", PY_SYSCALL, str(syscall_number("tkill")), str(t.pid), "2"])
+                    ex["tkill"] = dict(target=t.pid, signal=2, tcomm="sleep")
+                    t = scen.sleeper()
+                    scen.killer([py, "-c", PY_SYSCALL, str(syscall_number("tgkill")), str(t.pid),
+                                 str(t.pid), "10"])
+                    ex["tgkill"] = dict(target=t.pid, signal=10, tcomm="sleep")
+                    # 4. signal 0: does it exist?
+                    t = scen.sleeper()
+                    scen.killer([py, "-c", PY_KILL, str(t.pid), "0"])
+                    ex["probe"] = dict(target=t.pid, signal=0, tcomm="sleep")
+                    # 5. a process group of three
+                    g = scen.spawn(["/bin/sh", "-c", "/bin/sleep 300 & /bin/sleep 300 & wait"],
+                                   start_new_session=True)
+                    time.sleep(0.3)
+                    members = [g.pid] + [int(p) for p in liveaudit.run(
+                        ["pgrep", "-g", str(g.pid), "-x", "sleep"]).stdout.split()]
+                    scen.killer([py, "-c", PY_KILL, str(-g.pid), "15"])
+                    ex["group"] = dict(target=-g.pid, signal=15, members=sorted(members))
+                    # 6. denied: the test user tries to kill root's process
+                    t = scen.sleeper()
+                    scen.killer([py, "-c", PY_KILL, str(t.pid), "9"],
+                                preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid, user.pw_uid))
+                    ex["denied"] = dict(target=t.pid, signal=9, tcomm="sleep")
+                    # 7. no such process
+                    gone = liveaudit.free_pid()
+                    scen.killer([py, "-c", PY_KILL, str(gone), "15"])
+                    ex["nosuch"] = dict(target=gone, signal=15)
+                    # 8. killer and target with spaces in their names
+                    t = scen.sleeper(spaced_sleep)
+                    scen.killer([spaced_kill, "-HUP", str(t.pid)])
+                    ex["spaces"] = dict(target=t.pid, signal=1, exe=spaced_kill, tcomm="sle ep")
+                    # 9. root with the test user's login uid (as after sudo)
+                    t = scen.sleeper()
+                    scen.killer([kill_bin, "-USR2", str(t.pid)],
+                                preexec_fn=liveaudit.as_user(loginuid=user.pw_uid))
+                    ex["sudo"] = dict(target=t.pid, signal=12, tcomm="sleep")
+                    # 10. kill(-1): every process the test user may signal (only its two sleeps)
+                    mine = [scen.sleeper(preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid))
+                            for _ in range(2)]
+                    scen.killer([py, "-c", PY_KILL, "-1", "15"],
+                                preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid, user.pw_uid))
+                    ex["all"] = dict(target=-1, signal=15, members=sorted(p.pid for p in mine))
+                    # 11. a 32-bit killer
+                    if kill32:
+                        t = scen.sleeper()
+                        scen.killer([kill32, str(t.pid), "15"])
+                        ex["i386"] = dict(target=t.pid, signal=15, exe=kill32, tcomm="sleep")
+                    want = len(ex)
+                    data = tail.wait_for(lambda d: d.count(key.encode()) >= want + 2)
+            finally:
+                scen.cleanup()
+                if created:
+                    liveaudit.remove_user(TEST_USER)
+            stats = ParseStats()
+            reports = list(kill_reports(data, keys=[key], stats=stats))
+            by_target = {}
+            for rep in reports:
+                by_target.setdefault((rep["target_pid"], rep["signal"]), []).append(rep)
+            found = {}
+            for name, e in ex.items():
+                reps = by_target.get((e["target"], e["signal"]), [])
+                found[name] = reps[0] if reps else None
+            yield {"expect": ex, "found": found, "data": data, "key": key, "stats": stats,
+                   "reports": reports, "user": user, "kill32_why": kill32_why, "workdir": workdir}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def report(live, name):
@@ -371,7 +372,3 @@ def test_every_event_of_the_segment_parses(live):
 def test_rules_were_removed(live):
     out = liveaudit.run([liveaudit.AUDITCTL, "-l"]).stdout
     assert live["key"] not in out
-
-
-def test_signal_constants_match_this_kernel():
-    assert signal.SIGTERM == 15 and signal.SIGUSR1 == 10 and signal.SIGHUP == 1
