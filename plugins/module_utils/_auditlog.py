@@ -400,12 +400,35 @@ def parse_fields(text, interpret=False):
     return fields
 
 
-# Records repeat most of their name=value tokens (uid=0, tty=(none), comm="sshd", ...), so the
-# decoded form of each token is kept in a bounded cache, one per interpretation mode.
+# Records repeat most of what they say (uid=0, tty=(none), comm="sshd", a process's whole
+# identity), so decoded values are kept in bounded caches, one set per interpretation mode:
+# - single name=value tokens;
+# - the tail of a record after its per-event values (CUT_BEFORE): for a SYSCALL record
+#   everything from auid= on, which repeats for every syscall of the same process.
 _TOKEN_CACHE = {False: {}, True: {}}
-UNCACHED_FIELDS = frozenset(("a0", "a1", "a2", "a3", "pid", "ppid", "opid", "inode", "item"))
+_TAIL_CACHE = {False: {}, True: {}}
+_PROCTITLE_CACHE = {}
 _ENRICHED_CACHE = {}
 CACHE_ENTRIES = 1 << 16
+# values unique to one record: caching them would only churn the cache
+UNCACHED_FIELDS = frozenset(("a0", "a1", "a2", "a3", "pid", "ppid", "opid", "inode"))
+CUT_BEFORE = {
+    "SYSCALL": " auid=", "OBJ_PID": " oauid=", "PATH": " dev=", "USER_ACCT": " uid=",
+    "USER_AUTH": " uid=", "USER_START": " uid=", "USER_END": " uid=", "USER_LOGIN": " uid=",
+    "USER_LOGOUT": " uid=", "USER_CMD": " uid=", "CRED_ACQ": " uid=", "CRED_DISP": " uid=",
+    "CRED_REFR": " uid=", "USER_ERR": " uid=", "USER_AVC": " uid=", "SERVICE_START": " uid=",
+    "SERVICE_STOP": " uid=", "CRYPTO_KEY_USER": " uid=", "USER_ROLE_CHANGE": " uid=",
+}
+# The fixed start of a SYSCALL record (kernel/auditsc.c audit_log_exit), read in one match.
+_SYSCALL_HEAD = re.compile(
+    r"arch=([0-9a-f]+) syscall=(\d+) (?:per=([0-9a-f]+) )?(?:success=(yes|no) exit=(-?\d+) )?"
+    r"a0=([0-9a-f]+) a1=([0-9a-f]+) a2=([0-9a-f]+) a3=([0-9a-f]+) items=(\d+) ppid=(\d+) pid=(\d+)\Z")
+
+
+def _remember(cache, key, value):
+    if len(cache) >= CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
 
 
 class _NeedsTokenizer(Exception):
@@ -423,11 +446,8 @@ def _token(token, cache, interpret):
     if interpret:
         value = _interpret_value(name, value)
     pair = (name, value)
-    # lists are mutable: never share them; values unique to one record would only churn
-    if value.__class__ is not list and name not in UNCACHED_FIELDS:
-        if len(cache) >= CACHE_ENTRIES:
-            cache.clear()
-        cache[token] = pair
+    if value.__class__ is not list and name not in UNCACHED_FIELDS:  # lists are mutable
+        _remember(cache, token, pair)
     return pair
 
 
@@ -442,17 +462,74 @@ def _fast_fields(raw, interpret):
         return None
 
 
-def parse_enriched(text):
-    """The ENRICHED part after 0x1d: NAME="value" pairs, kept as names."""
+def _syscall_head(head, interpret):
+    m = _SYSCALL_HEAD.match(head)
+    if m is None:
+        return None
+    arch, nr, per, success, exit_code, a0, a1, a2, a3, items, ppid, pid = m.groups()
+    fields = {"arch": arch, "syscall": nr}
+    if per is not None:
+        fields["per"] = per
+    if success is not None:
+        fields["success"] = success
+        fields["exit"] = int(exit_code) if interpret else exit_code
+    fields["a0"], fields["a1"], fields["a2"], fields["a3"] = a0, a1, a2, a3
+    if interpret:
+        fields["items"], fields["ppid"], fields["pid"] = int(items), int(ppid), int(pid)
+    else:
+        fields["items"], fields["ppid"], fields["pid"] = items, ppid, pid
+    return fields
+
+
+def _fields(type_name, raw, interpret):
+    """Decoded fields of a record's raw text, through the caches where its shape allows."""
+    cut = CUT_BEFORE.get(type_name)
+    if cut is not None:
+        pos = raw.find(cut)
+        if pos > 0:
+            tails = _TAIL_CACHE[interpret]
+            tail_text = raw[pos + 1:]
+            tail = tails.get(tail_text)
+            if tail is None:
+                tail = _fast_fields(tail_text, interpret)
+                if tail is None:
+                    tail = parse_fields(tail_text, interpret)
+                _remember(tails, tail_text, tail)
+            head_text = raw[:pos]
+            if type_name == "SYSCALL":
+                head = _syscall_head(head_text, interpret)
+            else:
+                head = _fast_fields(head_text, interpret)
+            if head is not None:
+                head.update(tail)
+                return head
+    elif type_name == "PROCTITLE":
+        argv = _PROCTITLE_CACHE.get(raw)
+        if argv is None:
+            fields = _fast_fields(raw, interpret) or parse_fields(raw, interpret)
+            title = fields.get("proctitle")
+            if len(fields) != 1 or not isinstance(title, list):
+                return fields
+            argv = tuple(title)
+            _remember(_PROCTITLE_CACHE, raw, argv)
+        return {"proctitle": list(argv)}
+    fields = _fast_fields(raw, interpret)
+    return parse_fields(raw, interpret) if fields is None else fields
+
+
+def parse_enriched(text, shared=False):
+    """The ENRICHED part after 0x1d: NAME="value" pairs, kept as names.
+
+    The same text gives the same dict; with SHARED the cached dict itself is returned (the
+    caller must not change it), otherwise a copy.
+    """
     cached = _ENRICHED_CACHE.get(text)
     if cached is None:
         cached = {}
         for name, value in _FIELD.findall(text):
             cached[name] = _strip_quotes(value) if value[:1] in ('"', "'") else value
-        if len(_ENRICHED_CACHE) >= CACHE_ENTRIES:
-            _ENRICHED_CACHE.clear()
-        _ENRICHED_CACHE[text] = cached
-    return dict(cached)
+        _remember(_ENRICHED_CACHE, text, cached)
+    return cached if shared else dict(cached)
 
 
 def interpret_fields(fields):
@@ -510,22 +587,30 @@ def _execve_argv(fields):
     return argv
 
 
-def parse_record(type_name, body, interpret=True):
-    """One record's body (the text after the header) -> dict with type, fields, enriched."""
+def record_parts(type_name, body, interpret=True, shared=False):
+    """One record's body (the text after the header) -> (fields, enriched).
+
+    With SHARED, the enriched dict may be shared with other records (the caller only reads
+    it); otherwise every record gets its own.
+    """
     sep = body.find(ENRICHED_SEP)
     if sep >= 0:
-        raw, enriched = body[:sep], parse_enriched(body[sep + 1:])
+        raw, enriched = body[:sep], parse_enriched(body[sep + 1:], shared)
     else:
         raw, enriched = body, {}
     raw = raw.strip(" ")
     if type_name == "EXECVE":
-        fields = _parse_execve(raw, interpret)
-        return {"type": type_name, "fields": fields, "enriched": enriched,
-                "argv": _execve_argv(fields)}
-    fields = _fast_fields(raw, interpret) if raw else {}
-    if fields is None:
-        fields = parse_fields(raw, interpret)
-    return {"type": type_name, "fields": fields, "enriched": enriched}
+        return _parse_execve(raw, interpret), enriched
+    return (_fields(type_name, raw, interpret) if raw else {}), enriched
+
+
+def parse_record(type_name, body, interpret=True):
+    """One record's body -> dict with type, fields and enriched (and argv for EXECVE)."""
+    fields, enriched = record_parts(type_name, body, interpret)
+    record = {"type": type_name, "fields": fields, "enriched": enriched}
+    if type_name == "EXECVE":
+        record["argv"] = _execve_argv(fields)
+    return record
 
 
 def _parse_execve(raw, interpret):
@@ -555,7 +640,7 @@ class _Open(object):
         self.records = []
 
 
-def _event_time(event_id):
+def event_time(event_id):
     stamp = event_id.split(":", 1)[0]
     try:
         return float(stamp)
@@ -577,7 +662,7 @@ class _Filter(object):
 
     def accepts(self, pending):
         if self.since is not None or self.until is not None:
-            stamp = _event_time(pending.event_id)
+            stamp = event_time(pending.event_id)
             if self.since is not None and stamp < self.since:
                 return False
             if self.until is not None and stamp > self.until:
@@ -599,16 +684,29 @@ class _Filter(object):
         return True
 
 
+def _raw_key(body):
+    """The raw value of a record's key= field (before the ENRICHED part), or None."""
+    end = body.find(ENRICHED_SEP)
+    if end < 0:
+        end = len(body)
+    # key= is the last field of SYSCALL records, so search from the end
+    pos = body.rfind(" key=", 0, end)
+    if pos >= 0:
+        start = pos + 5
+    elif body.startswith("key="):
+        start = 4
+    else:
+        return None
+    stop = body.find(" ", start, end)
+    return body[start:end if stop < 0 else stop]
+
+
 def event_keys(records):
     """Keys of an event from the raw key= fields of its records, in order, without repeats."""
     keys = []
     for _rtype, body in records:
-        if "key=" not in body:
-            continue
-        sep = body.find(ENRICHED_SEP)
-        m = _KEY_FIELD.search(body, 0, sep if sep >= 0 else len(body))
-        if m:
-            for key in decode_keys(m.group(1)):
+        if "key=" in body:
+            for key in decode_keys(_raw_key(body)):
                 if key not in keys:
                     keys.append(key)
     return keys
@@ -617,7 +715,7 @@ def event_keys(records):
 def build_event(pending, interpret=True):
     """A complete group of records -> the event dict the collection returns."""
     event_id = pending.event_id
-    stamp = _event_time(event_id)
+    stamp = event_time(event_id)
     serial = event_id.rsplit(":", 1)[-1]
     records = [parse_record(rtype, body, interpret) for rtype, body in pending.records]
     keys = []
@@ -631,7 +729,7 @@ def build_event(pending, interpret=True):
         "event_id": event_id,
         "node": pending.node,
         "timestamp": stamp,
-        "time": _iso_cached(stamp),
+        "time": event_iso_time(event_id),
         "serial": int(serial) if serial.isdigit() else serial,
         "keys": keys,
         "key": keys[0] if keys else None,
@@ -658,7 +756,22 @@ def build_event(pending, interpret=True):
 _ISO_CACHE = [None, None]
 
 
-def _iso_cached(stamp):
+def event_iso_time(event_id):
+    """ISO 8601 UTC time of an event id, with the milliseconds it carries."""
+    dot = event_id.find(".")
+    colon = event_id.find(":", dot)
+    try:
+        secs = int(event_id[:dot])
+    except ValueError:
+        return iso_time(event_time(event_id))
+    if _ISO_CACHE[0] != secs:
+        _ISO_CACHE[0] = secs
+        _ISO_CACHE[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return "%s.%sZ" % (_ISO_CACHE[1], event_id[dot + 1:colon])
+
+
+def iso_time(stamp):
+    """Epoch seconds -> ISO 8601 UTC with milliseconds (2026-11-26T00:30:40.498Z)."""
     secs = int(stamp)
     if _ISO_CACHE[0] != secs:
         _ISO_CACHE[0] = secs
@@ -736,8 +849,10 @@ def _key_needles(keys):
 
 # How far from a keyed record the other records of its event are looked for. The kernel
 # writes an event's records together; other events interleave only a little.
-KEYED_LOOKBACK = 16384
+KEYED_LOOKBACK = 4096
 KEYED_LOOKAHEAD = 1 << 18
+# node= prefix and record type come before msg=audit(...): how far into a line to look for it
+HEADER_SPAN = 320
 
 
 _ENDS_CACHE = {}
@@ -756,95 +871,124 @@ def _whole_field(text, start, end):
         end == len(text) or text[end] in " \n\x1d")
 
 
-def _look_back(previous, block, begin, tag, node, header, picked):
-    """Pick the records of event TAG written before its keyed record (AVC, CONFIG_CHANGE...),
-    up to KEYED_LOOKBACK characters back, into the previous block if need be."""
+def _records_before(previous, block, begin, tag, node, header):
+    """(type, body) of the records of event TAG written before its keyed record (AVC,
+    CONFIG_CHANGE, ...), up to KEYED_LOOKBACK characters back, into the previous block."""
     low = begin - KEYED_LOOKBACK
+    spans = [(block, max(low, 0), begin)]
     if low < 0 and previous:
-        tail = previous[low:]
-        pos = tail.find(tag)
+        spans.insert(0, (previous[low:], 0, -low))
+    found = []
+    for text, start, stop in spans:
+        pos = text.find(tag, start, stop)
         while pos >= 0:
-            lb = tail.rfind("\n", 0, pos) + 1
-            le = tail.find("\n", pos)
-            le = len(tail) if le < 0 else le
-            m = header(tail, lb)
-            if m is not None and (m.group(1) or None) == node:
-                picked[lb - len(tail)] = tail[lb:le]
-            pos = tail.find(tag, le)
-    pos = block.find(tag, max(low, 0), begin)
-    while pos >= 0:
-        lb = block.rfind("\n", 0, pos) + 1
-        le = block.find("\n", pos)
-        m = header(block, lb)
-        if m is not None and (m.group(1) or None) == node:
-            picked[lb] = block[lb:le]
-        pos = block.find(tag, le, begin)
+            line_start = text.rfind("\n", 0, pos) + 1
+            line_end = text.find("\n", pos)
+            line_end = len(text) if line_end < 0 else line_end
+            m = header(text, line_start)
+            if m is not None and m.group(1) == node:
+                found.append((m.group(2), text[m.end():line_end]))
+            pos = text.find(tag, line_end, stop)
+    return found
 
 
-def keyed_blocks(blocks, keys, stats):
-    """Blocks -> blocks holding only the lines of events that carry one of KEYS.
+def keyed_groups(blocks, keys, stats):
+    """Blocks -> complete record groups (_Open) of the events that carry one of KEYS.
 
-    A fast path for key filters: blocks are searched for the key (at memory speed) and only
-    the events around each hit are kept, instead of grouping every line. The lines kept are
-    handed to group_records, so events are built the same way as without the filter; the
-    difference is that records further than KEYED_LOOKBACK before or KEYED_LOOKAHEAD after
-    their keyed record are not found, and lines outside keyed events are not looked at (nor
-    counted: `lines` then counts only the lines of keyed events).
+    The fast path for key filters: each block is searched for the key at memory speed, and
+    only the records of the events around each hit are read, instead of grouping every line.
+    An event's records are looked for up to KEYED_LOOKBACK characters before its keyed
+    record and up to KEYED_LOOKAHEAD after it (into the next block), until its last record
+    (PROCTITLE, EOE, ...). Lines outside keyed events are not looked at: `lines` and
+    `records` count only the lines of keyed events.
     """
     needles = _key_needles(keys)
     wanted = frozenset(keys)
     header = _HEADER.match
     previous = ""
-    carried = {}  # events still open at the end of the previous block: key -> tag
+    carried = []  # events still waiting for their last record at the previous block's end
+
+    def follow(text, event, tag, start, limit):
+        """Append the records of EVENT found between START (a line end) and LIMIT; True
+        once its last one is in. The next line is tried first: records are usually adjacent."""
+        pos = text.find(tag, start + 1, min(start + 1 + HEADER_SPAN, limit))
+        if pos < 0:
+            pos = text.find(tag, start, limit)
+        while pos >= 0:
+            line_start = text.rfind("\n", 0, pos) + 1
+            line_end = text.find("\n", pos)
+            line_end = len(text) if line_end < 0 else line_end
+            m = header(text, line_start)
+            if m is not None and m.group(1) == event.node:
+                rtype = m.group(2)
+                event.records.append((rtype, text[m.end():line_end]))
+                if ends_event_cached(rtype):
+                    return True
+            pos = text.find(tag, line_end + 1, min(line_end + 1 + HEADER_SPAN, limit))
+            if pos < 0:
+                pos = text.find(tag, line_end, limit)
+        return False
+
     for block in blocks:
-        picked = {}  # position in block -> line
+        complete = []  # (position of the keyed record, event)
+        still_open = []  # (event, tag, how much further to look)
         done = set()
-
-        def take(text, tag, node, start):
-            """Add the lines of the event TAG found from START on; True once its last record is in."""
-            pos = text.find(tag, start, start + KEYED_LOOKAHEAD)
-            while pos >= 0:
-                begin = text.rfind("\n", 0, pos) + 1
-                m = header(text, begin)
-                stop = text.find("\n", pos)
-                stop = len(text) if stop < 0 else stop
-                if m is not None and (m.group(1) or None) == node:
-                    picked[begin] = text[begin:stop]
-                    if ends_event_cached(m.group(2)):
-                        return True
-                pos = text.find(tag, stop, stop + KEYED_LOOKAHEAD)
-            return False
-
-        still_open = {}
-        for ev_key, (node, tag) in carried.items():
-            done.add(ev_key)
-            if not take(block, tag, node, 0):
-                still_open[ev_key] = (node, tag)
+        for event, tag, budget in carried:
+            done.add((event.node, event.event_id))
+            if follow(block, event, tag, 0, budget) or budget <= len(block):
+                complete.append((-1, event))
+            else:
+                still_open.append((event, tag, budget - len(block)))
         for needle in needles:
             quoted = needle[0] == "k"
             pos = block.find(needle)
             while pos >= 0:
-                begin = block.rfind("\n", 0, pos) + 1
-                stop = block.find("\n", pos)
-                stop = len(block) if stop < 0 else stop
-                m = header(block, begin)
+                line_start = block.rfind("\n", 0, pos) + 1
+                line_end = block.find("\n", pos)
+                line_end = len(block) if line_end < 0 else line_end
+                m = header(block, line_start)
                 if m is not None:
-                    node, event_id = m.group(1) or None, m.group(3)
-                    ev_key = (node, event_id)
-                    if ev_key not in done and (
+                    node, rtype, event_id = m.group(1, 2, 3)
+                    body = block[m.end():line_end]
+                    if (node, event_id) not in done and (
                             _whole_field(block, pos, pos + len(needle)) if quoted
-                            else wanted.intersection(event_keys([(None, block[m.end():stop])]))):
-                        done.add(ev_key)
+                            else wanted.intersection(event_keys([(rtype, body)]))):
+                        done.add((node, event_id))
                         tag = "msg=audit(%s):" % event_id
-                        _look_back(previous, block, begin, tag, node, header, picked)
-                        picked[begin] = block[begin:stop]
-                        if not (ends_event_cached(m.group(2)) or take(block, tag, node, stop)):
-                            still_open[ev_key] = (node, tag)
-                pos = block.find(needle, stop)
+                        event = _Open(node, event_id, int(m.group(4)))
+                        event.records = _records_before(previous, block, line_start, tag, node, header)
+                        event.records.append((rtype, body))
+                        limit = line_end + KEYED_LOOKAHEAD
+                        if ends_event_cached(rtype) or follow(block, event, tag, line_end, limit) \
+                                or limit <= len(block):
+                            complete.append((line_start, event))
+                        else:
+                            still_open.append((event, tag, limit - len(block)))
+                pos = block.find(needle, line_end)
+        complete.sort(key=lambda item: item[0])
+        for _pos, event in complete:
+            stats.lines += len(event.records)
+            stats.records += len(event.records)
+            yield event
         carried = still_open
         previous = block[-KEYED_LOOKBACK:]
-        if picked:
-            yield "\n".join([picked[p] for p in sorted(picked)])
+    for event, _tag, _budget in carried:
+        stats.lines += len(event.records)
+        stats.records += len(event.records)
+        yield event
+
+
+def complete_groups(source=None, keys=None, stats=None, paths=None,
+                    eoe_timeout=DEFAULT_EOE_TIMEOUT):
+    """Complete record groups (_Open) from a source, through the key fast path if KEYS."""
+    blocks = iter_blocks(source, paths, stats)
+    if keys:
+        return keyed_groups(blocks, keys, stats)
+    return group_records(blocks, stats, eoe_timeout)
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else value
 
 
 def parse_events(source=None, keys=None, types=None, since=None, until=None, syscalls=None,
@@ -859,17 +1003,9 @@ def parse_events(source=None, keys=None, types=None, since=None, until=None, sys
     """
     if stats is None:
         stats = ParseStats()
-    if isinstance(keys, str):
-        keys = [keys]
-    if isinstance(types, str):
-        types = [types]
-    if isinstance(syscalls, str):
-        syscalls = [syscalls]
+    keys, types, syscalls = _as_list(keys), _as_list(types), _as_list(syscalls)
     wanted = _Filter(keys, types, since, until, syscalls)
-    blocks = iter_blocks(source, paths, stats)
-    if keys:
-        blocks = keyed_blocks(blocks, keys, stats)
-    for pending in group_records(blocks, stats, eoe_timeout):
+    for pending in complete_groups(source, keys, stats, paths, eoe_timeout):
         stats.events += 1
         if wanted.active and not wanted.accepts(pending):
             continue

@@ -3,6 +3,10 @@
 """Kill reports: who sent which signal to whom, from kill, tkill and tgkill events.
 
 The field names here are the collection's API (docs/kill-report.md documents them).
+Reports are made in one place (_report) from the parts of an event: its SYSCALL record,
+its OBJ_PID records and its command line. Those parts come either from events already
+built by parse_events, or, when reading logs, straight from the grouped records, which
+skips building event dicts that a kill report does not need.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -10,9 +14,11 @@ __metaclass__ = type
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import SIGNALS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
-    ParseStats, parse_events)
+    ParseStats, arch_name, complete_groups, errno_name, event_iso_time, event_keys, event_time,
+    record_parts, syscall_name)
 
 KILL_SYSCALLS = ("kill", "tkill", "tgkill")
+_KILL_SET = frozenset(KILL_SYSCALLS)
 
 
 def signed32(hex_value):
@@ -50,55 +56,43 @@ def _scope(syscall, pid):
     return "process_group"  # 0: the caller's own group; < -1: group -pid
 
 
-def _cmdline(argv):
-    return " ".join(argv) if argv else None
+def _target(fields, enriched):
+    get = fields.get
+    return {
+        "pid": get("opid"),
+        "comm": get("ocomm"),
+        "uid": get("ouid"),
+        "user": _name(enriched, "OUID") if enriched else None,
+        "auid": get("oauid"),
+        "login_user": _name(enriched, "OAUID") if enriched else None,
+        "ses": get("oses"),
+    }
 
 
-def report_from_event(event):
-    """An interpreted event -> a kill report dict, or None if it is not a kill syscall."""
-    if event.get("syscall") not in KILL_SYSCALLS:
-        return None
-    syscall_rec = proctitle = None
-    targets = []
-    for record in event["records"]:
-        rtype = record["type"]
-        if rtype == "SYSCALL" and syscall_rec is None:
-            syscall_rec = record
-        elif rtype == "OBJ_PID":
-            f, e = record["fields"], record["enriched"]
-            targets.append({
-                "pid": f.get("opid"),
-                "comm": f.get("ocomm"),
-                "uid": f.get("ouid"),
-                "user": _name(e, "OUID"),
-                "auid": f.get("oauid"),
-                "login_user": _name(e, "OAUID"),
-                "ses": f.get("oses"),
-            })
-        elif rtype == "PROCTITLE" and proctitle is None:
-            proctitle = record["fields"].get("proctitle")
-    if syscall_rec is None:
-        return None
-    f, e = syscall_rec["fields"], syscall_rec["enriched"]
-    syscall = event["syscall"]
-    a0, a1, a2 = signed32(f.get("a0")), signed32(f.get("a1")), signed32(f.get("a2"))
+def _report(event_id, node, stamp, time_text, keys, syscall, f, e, targets, argv):
+    """The kill report of one event: F and E are its SYSCALL record's fields and enriched
+    names, TARGETS the OBJ_PID entries, ARGV the PROCTITLE arguments (or None)."""
+    get = f.get
+    a0, a1 = signed32(get("a0")), signed32(get("a1"))
     target_tid = None
     if syscall == "tgkill":
-        target_pid, target_tid, sig = a0, a1, a2
+        target_pid, target_tid, sig = a0, a1, signed32(get("a2"))
     elif syscall == "tkill":
         target_pid, target_tid, sig = a0, a0, a1
     else:
         target_pid, sig = a0, a1
-    argv = proctitle if isinstance(proctitle, list) else None
+    success = get("success")
+    exit_code = get("exit")
+    argv = list(argv) if argv else None
     return {
-        "event_id": event["event_id"],
-        "time": event["time"],
-        "timestamp": event["timestamp"],
-        "node": event["node"],
+        "event_id": event_id,
+        "time": time_text,
+        "timestamp": stamp,
+        "node": node,
         "host": None,
-        "key": event["key"],
-        "keys": event["keys"],
-        "arch": event["arch"],
+        "key": keys[0] if keys else None,
+        "keys": keys,
+        "arch": arch_name(get("arch")),
         "syscall": syscall,
         "signal": sig,
         "signal_name": signal_name(sig),
@@ -106,44 +100,112 @@ def report_from_event(event):
         "target_pid": target_pid,
         "target_tid": target_tid,
         "scope": _scope(syscall, target_pid),
-        "success": event["success"],
-        "exit": event["exit"],
-        "errno": event["errno"],
+        "success": None if success is None else success == "yes",
+        "exit": exit_code,
+        "errno": errno_name(exit_code),
         "killer": {
-            "pid": f.get("pid"),
-            "ppid": f.get("ppid"),
-            "auid": f.get("auid"),
-            "login_user": _name(e, "AUID"),
-            "uid": f.get("uid"),
-            "user": _name(e, "UID"),
-            "euid": f.get("euid"),
-            "gid": f.get("gid"),
-            "comm": f.get("comm"),
-            "exe": f.get("exe"),
-            "tty": f.get("tty"),
-            "ses": f.get("ses"),
-            "cmdline": _cmdline(argv),
+            "pid": get("pid"),
+            "ppid": get("ppid"),
+            "auid": get("auid"),
+            "login_user": _name(e, "AUID") if e else None,
+            "uid": get("uid"),
+            "user": _name(e, "UID") if e else None,
+            "euid": get("euid"),
+            "gid": get("gid"),
+            "comm": get("comm"),
+            "exe": get("exe"),
+            "tty": get("tty"),
+            "ses": get("ses"),
+            "cmdline": " ".join(argv) if argv else None,
             "argv": argv,
         },
         "targets": targets,
     }
 
 
+def report_from_event(event):
+    """An interpreted event (from parse_events) -> a kill report, or None if not a kill."""
+    syscall = event.get("syscall")
+    if syscall not in _KILL_SET:
+        return None
+    syscall_rec, argv, targets = None, None, []
+    for record in event["records"]:
+        rtype = record["type"]
+        if rtype == "SYSCALL" and syscall_rec is None:
+            syscall_rec = record
+        elif rtype == "OBJ_PID":
+            targets.append(_target(record["fields"], record["enriched"]))
+        elif rtype == "PROCTITLE" and argv is None:
+            argv = record["fields"].get("proctitle")
+    if syscall_rec is None:
+        return None
+    return _report(event["event_id"], event["node"], event["timestamp"], event["time"],
+                   list(event["keys"]), syscall, syscall_rec["fields"], syscall_rec["enriched"],
+                   targets, argv if isinstance(argv, list) else None)
+
+
+def report_from_records(pending):
+    """A complete record group (from the parser's grouping) -> a kill report, or None.
+
+    Only the records a kill report uses are parsed, and no event dict is built.
+    """
+    syscall_body, objects, title = None, [], None
+    for rtype, body in pending.records:
+        if rtype == "SYSCALL":
+            if syscall_body is None:
+                syscall_body = body
+        elif rtype == "OBJ_PID":
+            objects.append(body)
+        elif rtype == "PROCTITLE" and title is None:
+            title = body
+    if syscall_body is None:
+        return None
+    f, e = record_parts("SYSCALL", syscall_body, True, shared=True)
+    syscall = syscall_name(f.get("arch"), f.get("syscall"))
+    if syscall not in _KILL_SET:
+        return None
+    targets = [_target(*record_parts("OBJ_PID", body, True, shared=True)) for body in objects]
+    argv = record_parts("PROCTITLE", title, True, shared=True)[0].get("proctitle") if title else None
+    return _report(pending.event_id, pending.node, event_time(pending.event_id),
+                   event_iso_time(pending.event_id), _keys(pending.records, f), syscall, f, e,
+                   targets, argv if isinstance(argv, list) else None)
+
+
+def _keys(records, syscall_fields):
+    """The event's keys: the SYSCALL record's (decoded already), then any other record's."""
+    own = syscall_fields.get("key")
+    keys = [k for k in own.split("\x01") if k] if own else []
+    if len(records) > 1:
+        for key in event_keys([r for r in records if r[0] != "SYSCALL"]):
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
 def kill_reports(source=None, keys=None, since=None, until=None, stats=None, paths=None,
                  events=None):
     """Yield kill reports from log text/lines/files (like parse_events) or from EVENTS.
 
-    With EVENTS (an iterable of event dicts from parse_events), no log is read.
+    With EVENTS (an iterable of interpreted event dicts from parse_events) no log is read.
     """
-    if events is None:
-        if stats is None:
-            stats = ParseStats()
-        events = parse_events(source, keys=keys, since=since, until=until,
-                              syscalls=KILL_SYSCALLS, interpret=True, stats=stats, paths=paths)
-    elif keys:
-        wanted = set([keys] if isinstance(keys, str) else keys)
-        events = (ev for ev in events if wanted.intersection(ev.get("keys") or ()))
-    for event in events:
-        report = report_from_event(event)
-        if report is not None:
-            yield report
+    wanted = frozenset([keys] if isinstance(keys, str) else keys) if keys else None
+    if events is not None:
+        for event in events:
+            if wanted is None or wanted.intersection(event.get("keys") or ()):
+                report = report_from_event(event)
+                if report is not None:
+                    yield report
+        return
+    if stats is None:
+        stats = ParseStats()
+    for pending in complete_groups(source, sorted(wanted) if wanted else None, stats, paths):
+        stats.events += 1
+        if since is not None or until is not None:
+            stamp = event_time(pending.event_id)
+            if (since is not None and stamp < since) or (until is not None and stamp > until):
+                continue
+        report = report_from_records(pending)
+        if report is None or (wanted is not None and not wanted.intersection(report["keys"])):
+            continue
+        stats.matched += 1
+        yield report

@@ -324,3 +324,48 @@ def test_many_open_events_stay_bounded():
 @pytest.mark.parametrize("bad", [None, "", [], b""])
 def test_empty_sources(bad):
     assert list(parse_events(bad)) == []
+
+
+def _keyed_equals_full(data, key):
+    """The key fast path gives exactly the events and reports the full path gives."""
+    full = [e for e in parse_events(data) if key in e["keys"]]
+    fast = list(parse_events(data, keys=[key]))
+    assert sorted(e["event_id"] for e in fast) == sorted(e["event_id"] for e in full)
+    by_id = dict((e["event_id"], e) for e in full)
+    for event in fast:
+        assert event == by_id[event["event_id"]]
+    assert sorted(map(repr, kill_reports(data, keys=[key]))) == \
+        sorted(map(repr, kill_reports(events=full)))
+    return fast
+
+
+def test_key_fast_path_matches_full_path_on_tricky_layouts(monkeypatch):
+    import ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog as auditlog
+    monkeypatch.setattr(auditlog, "BLOCK_SIZE", 700)  # events straddle block boundaries
+    avc = ('type=AVC msg=audit(1700000000.000:1): apparmor="DENIED" operation="signal" '
+           'profile="p" pid=20 comm="kill" requested_mask="send" signal=kill peer="x"')
+    a = kill_event("1700000000.000", 1)
+    b = kill_event("1700000000.000", 2, key="6B31016B32")      # two keys, hex: k1, k2
+    c = kill_event("1700000000.000", 3, key='"other"')
+    d = kill_event("1700000001.000", 4, node="n2")
+    lines = [avc, a[0], c[0], a[1], b[0], c[1], a[2], b[1], c[2], b[2]] + d
+    data = text(lines).encode()
+    fast = _keyed_equals_full(data, "k1")
+    assert sorted(e["serial"] for e in fast) == [1, 2, 4]
+    assert [e for e in fast if e["serial"] == 1][0]["types"] == ["AVC", "SYSCALL", "OBJ_PID", "PROCTITLE"]
+    assert [e["serial"] for e in _keyed_equals_full(data, "k2")] == [2]
+    # a key text inside another value (a proctitle that says "k1") is not a hit
+    noise = [syscall("1700000002.000", 5, key='"x"'), proctitle("1700000002.000", 5, title='"key=\\"k1\\""')]
+    assert [e["serial"] for e in _keyed_equals_full(text(lines + noise).encode(), "k1")] == [1, 2, 4]
+
+
+def test_key_fast_path_matches_full_path_on_a_generated_log(tmp_path):
+    gen = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "bench", "gen_log.py")
+    out = str(tmp_path / "gen.log")
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, gen, "--size", "3M", "--seed", "11", "--out", out],
+                   check=True, stderr=subprocess.DEVNULL)
+    with open(out, "rb") as f:
+        data = f.read()
+    assert len(_keyed_equals_full(data, "kill_rule")) > 100
