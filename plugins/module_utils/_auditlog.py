@@ -151,8 +151,13 @@ def open_log(path):
     return io.open(path, "rb")
 
 
-def _blocks_from_binary(fobj, stats):
-    """Yield decoded text blocks of whole lines from a binary file object."""
+def _blocks_from_binary(fobj, stats, position=None, partial_tail=True):
+    """Yield decoded text blocks of whole lines from a binary file object.
+
+    POSITION, a one-item list, is advanced by the bytes of every line handed out (or
+    skipped as too long). Without PARTIAL_TAIL, a last line with no newline yet (auditd is
+    still writing it) is not handed out: a later read starts there.
+    """
     rest = b""
     skipping = False  # inside a line longer than MAX_LINE
     while True:
@@ -163,8 +168,12 @@ def _blocks_from_binary(fobj, stats):
         if skipping:
             cut = data.find(b"\n")
             if cut < 0:
+                if position is not None:
+                    position[0] += len(data)
                 continue
             skipping = False
+            if position is not None:
+                position[0] += cut + 1
             data = data[cut + 1:]
         elif rest:
             data = rest + data
@@ -172,11 +181,15 @@ def _blocks_from_binary(fobj, stats):
             first = data.find(b"\n")
             if first > MAX_LINE:
                 stats.skip("line_too_long")
+                if position is not None:
+                    position[0] += first + 1
                 data = data[first + 1:]
         cut = data.rfind(b"\n")
         if cut < 0:
             if len(data) > MAX_LINE:
                 stats.skip("line_too_long")
+                if position is not None:
+                    position[0] += len(data)
                 skipping = True
             else:
                 rest = data
@@ -184,10 +197,16 @@ def _blocks_from_binary(fobj, stats):
         rest = data[cut + 1:]
         if len(rest) > MAX_LINE:
             stats.skip("line_too_long")
+            if position is not None:
+                position[0] += len(rest)
             rest = b""
             skipping = True
+        if position is not None:
+            position[0] += cut + 1
         yield _decode_block(data[:cut], stats)
-    if rest:
+    if rest and partial_tail:
+        if position is not None:
+            position[0] += len(rest)
         yield _decode_block(rest, stats)
 
 
@@ -631,13 +650,23 @@ def _parse_execve(raw, interpret):
 # Grouping records into events
 
 class _Open(object):
-    __slots__ = ("node", "event_id", "sec", "records")
+    """The records of one event while they are gathered; closed_by says what completed it:
+    "record" (its last record came), "timeout", "limit" (too many open events) or "end"
+    (the input ended first, so it may still grow: the facts module's cursor holds these back)."""
+    __slots__ = ("node", "event_id", "sec", "records", "closed_by")
 
     def __init__(self, node, event_id, sec):
         self.node = node
         self.event_id = event_id
         self.sec = sec
         self.records = []
+        self.closed_by = "record"
+
+    def lines(self):
+        """The event's records as log lines again (to keep them for a later read)."""
+        prefix = "node=%s " % self.node if self.node else ""
+        return ["%stype=%s msg=audit(%s): %s" % (prefix, rtype, self.event_id, body)
+                for rtype, body in self.records]
 
 
 def event_time(event_id):
@@ -817,11 +846,15 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                                 limit = now - eoe_timeout
                                 expired = [k for k, p in open_events.items() if p.sec < limit]
                                 for k in expired:
-                                    yield open_events.pop(k)
+                                    pending = open_events.pop(k)
+                                    pending.closed_by = "timeout"
+                                    yield pending
                     pending = open_events[key] = _Open(node or None, event_id, int(sec))
                     if len(open_events) > max_open:
                         stats.repair("events_closed_early")
-                        yield open_events.pop(next(iter(open_events)))
+                        oldest = open_events.pop(next(iter(open_events)))
+                        oldest.closed_by = "limit"
+                        yield oldest
                 pending.records.append((rtype, body))
                 ends = ends_cache.get(rtype)
                 if ends is None:
@@ -830,6 +863,7 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                     del open_events[key]
                     yield pending
         for pending in list(open_events.values()):
+            pending.closed_by = "end"
             yield pending
         open_events.clear()
     finally:
@@ -935,7 +969,10 @@ def keyed_groups(blocks, keys, stats):
         done = set()
         for event, tag, budget in carried:
             done.add((event.node, event.event_id))
-            if follow(block, event, tag, 0, budget) or budget <= len(block):
+            if follow(block, event, tag, 0, budget):
+                complete.append((-1, event))
+            elif budget <= len(block):
+                event.closed_by = "timeout"  # looked as far as a key search looks
                 complete.append((-1, event))
             else:
                 still_open.append((event, tag, budget - len(block)))
@@ -959,8 +996,10 @@ def keyed_groups(blocks, keys, stats):
                         event.records = _records_before(previous, block, line_start, tag, node, header)
                         event.records.append((rtype, body))
                         limit = line_end + KEYED_LOOKAHEAD
-                        if ends_event_cached(rtype) or follow(block, event, tag, line_end, limit) \
-                                or limit <= len(block):
+                        if ends_event_cached(rtype) or follow(block, event, tag, line_end, limit):
+                            complete.append((line_start, event))
+                        elif limit <= len(block):
+                            event.closed_by = "timeout"
                             complete.append((line_start, event))
                         else:
                             still_open.append((event, tag, limit - len(block)))
@@ -973,6 +1012,7 @@ def keyed_groups(blocks, keys, stats):
         carried = still_open
         previous = block[-KEYED_LOOKBACK:]
     for event, _tag, _budget in carried:
+        event.closed_by = "end"
         stats.lines += len(event.records)
         stats.records += len(event.records)
         yield event

@@ -68,14 +68,21 @@ def native_and_compat_arch():
 
 
 @contextlib.contextmanager
-def kill_rules(key, syscalls=("kill", "tkill", "tgkill")):
-    """Load kill rules keyed KEY (b64 and, where the kernel runs it, b32); remove them after."""
+def kill_rules(key, syscalls=("kill", "tkill", "tgkill"), fields=()):
+    """Load kill rules keyed KEY (b64 and, where the kernel runs it, b32); remove them after.
+
+    FIELDS (e.g. "ppid=1234") narrow what the rule records: other processes on the machine
+    send signals too, and a test that counts kills must see only its own.
+    """
     loaded = []
     try:
         for arch in native_and_compat_arch():
             if arch is None:
                 continue
-            spec = ["-a", "always,exit", "-F", "arch=%s" % arch, "-S", ",".join(syscalls), "-k", key]
+            spec = ["-a", "always,exit", "-F", "arch=%s" % arch, "-S", ",".join(syscalls)]
+            for field in fields:
+                spec += ["-F", field]
+            spec += ["-k", key]
             res = run([AUDITCTL] + spec, check=False)
             if res.returncode == 0:
                 loaded.append(spec)

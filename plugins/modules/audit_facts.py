@@ -1,0 +1,323 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: audit_facts
+author: auditfleet developers
+version_added: 0.1.0
+short_description: Who killed which process, and the state of auditd, as facts of each host
+description:
+  - Reads the host's Linux audit log with the collection's audit-log parser and returns the
+    kill reports of its kill, tkill and tgkill events (who sent which signal to whom, when,
+    whether it worked), optionally all matching events, counts per audit rule key, the
+    kernel's audit status (C(auditctl -s)) and the rules loaded in the kernel.
+  - By default reads the O(paths) auditd writes to (C(log_file) in C(/etc/audit/auditd.conf))
+    and its rotated files, oldest first.
+  - With O(cursor=true), a later run reads only what was written since the last one, and
+    notices log rotation between runs (a rotated file is recognised by inode and content).
+  - Kill events are recorded only for syscalls an audit rule watches; deploy one with the
+    C(auditfleet.auditd.auditd_syscall) role (O(ignore:auditd_syscall_kill_rules_enabled=true))
+    or the M(auditfleet.auditd.audit_rule) module.
+options:
+  paths:
+    description:
+      - Audit log files to read, in this order, instead of the log auditd writes and its
+        rotated files. Files ending in C(.gz) are decompressed.
+      - The cursor (O(cursor)) follows the last file of the list.
+    type: list
+    elements: path
+  keys:
+    description: Keep only events with one of these audit rule keys (C(-k)). The log is then searched for the keys instead of read line by line.
+    type: list
+    elements: str
+    no_log: false
+  syscalls:
+    description: Keep only syscall events of these syscalls (names, for example C(kill), C(execve)).
+    type: list
+    elements: str
+  since:
+    description:
+      - Keep only events at or after this time.
+      - Epoch seconds, ISO 8601 (C(2026-11-26T10:00:00Z); UTC without an offset), or a time
+        before now on the host such as C(30m), C(1h), C(7d).
+    type: str
+  until:
+    description: Keep only events at or before this time (same forms as O(since)).
+    type: str
+  report:
+    description: What to return.
+    type: str
+    choices:
+      kill: kill reports (fact C(auditd_kill_reports))
+      events: matching events (fact C(auditd_events))
+      both: both
+    default: kill
+  max_events:
+    description:
+      - Return at most this many kill reports and this many events, the most recent ones.
+        C(auditd_log_summary) then says C(truncated) and still counts all.
+      - V(0) returns everything.
+    type: int
+    default: 10000
+  cursor:
+    description:
+      - Read incrementally. The position reached is kept in O(cursor_path); the next run
+        with the same O(cursor_path) starts there and returns only new events.
+      - Events still open when the log ended are read again by the next run (so each is
+        reported once, whole).
+      - In check mode the cursor is read but not advanced.
+    type: bool
+    default: false
+  cursor_path:
+    description: Where the cursor is kept on the host. Use one per consumer.
+    type: path
+    default: /var/lib/auditfleet/audit_facts.cursor
+  host_name:
+    description:
+      - The name put in the C(host) field of each kill report.
+      - Playbooks usually pass C({{ inventory_hostname }}); by default the host's node name.
+    type: str
+  resolve_names:
+    description:
+      - Fill C(user) and C(login_user) of killers and targets from the host's user database
+        when the log does not name them (C(log_format = RAW)).
+    type: bool
+    default: true
+  status:
+    description: Also return the kernel's audit status and loaded rules (runs C(auditctl -s) and C(auditctl -l)).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reads everything; the cursor is not advanced.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - Needs root (C(become=true)) to read C(/var/log/audit) and to run C(auditctl).
+  - The kill-report fields are described in the collection's C(docs/kill-report.md) and in
+    the C(auditfleet.auditd.kill_reports) filter.
+seealso:
+  - plugin: auditfleet.auditd.kill_reports
+    plugin_type: filter
+  - plugin: auditfleet.auditd.audit_log
+    plugin_type: lookup
+  - module: auditfleet.auditd.audit_rule
+"""
+
+EXAMPLES = r"""
+- name: Who killed what on every host, according to the kill rule
+  auditfleet.auditd.audit_facts:
+    keys: [kill_rule]
+    host_name: "{{ inventory_hostname }}"
+  become: true
+
+- name: Kills by logged-in users in the last hour
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.auditd_kill_reports | selectattr('killer.login_user') | list }}"
+
+- name: Only what is new since the last run of this task
+  auditfleet.auditd.audit_facts:
+    keys: [kill_rule]
+    cursor: true
+    cursor_path: /var/lib/auditfleet/kill_report.cursor
+  become: true
+
+- name: Every execve of the last 30 minutes, no kill reports
+  auditfleet.auditd.audit_facts:
+    syscalls: [execve]
+    since: 30m
+    report: events
+    max_events: 500
+  become: true
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts about the host's audit log and auditd.
+  returned: always
+  type: dict
+  contains:
+    auditd_kill_reports:
+      description:
+        - One report per kill, tkill or tgkill event, oldest first, at most O(max_events)
+          (the most recent). Fields as in the C(auditfleet.auditd.kill_reports) filter, with
+          C(host) set to O(host_name).
+      returned: when O(report) is C(kill) or C(both)
+      type: list
+      elements: dict
+      sample:
+        - event_id: "1795653040.498:8"
+          time: "2026-11-26T00:30:40.498Z"
+          host: web1
+          key: kill_rule
+          syscall: kill
+          signal: 15
+          signal_name: SIGTERM
+          probe: false
+          target_pid: 2202
+          scope: process
+          success: true
+          errno: null
+          killer: {pid: 2194, auid: 1000, login_user: alice, uid: 0, user: root, comm: kill, exe: /usr/bin/kill, cmdline: kill -TERM 2202}
+          targets: [{pid: 2202, comm: sleep, uid: 0, user: root}]
+    auditd_events:
+      description: The matching events (fields as in the C(auditfleet.auditd.audit_events) filter), at most O(max_events).
+      returned: when O(report) is C(events) or C(both)
+      type: list
+      elements: dict
+    auditd_status:
+      description:
+        - The kernel's audit status from C(auditctl -s) (C(enabled), C(failure), C(pid), C(rate_limit),
+          C(backlog_limit), C(lost), C(backlog), C(backlog_wait_time), ...), plus C(available)
+          (false in a container without audit), C(immutable) (enabled is 2) and C(message).
+      returned: when O(status) is true
+      type: dict
+      sample: {enabled: 1, failure: 1, pid: 2135, rate_limit: 0, backlog_limit: 8192, lost: 0, backlog: 0, available: true, immutable: false, message: ""}
+    auditd_loaded_rules:
+      description: The rules loaded in the kernel, in the canonical form of M(auditfleet.auditd.audit_rule).
+      returned: when O(status) is true
+      type: list
+      elements: str
+      sample: ["-a always,exit -F arch=b64 -S kill,tgkill,tkill -F key=kill_rule"]
+    auditd_log_summary:
+      description: What was read and found.
+      returned: always
+      type: dict
+      contains:
+        files: {description: The files read and the offset each was read from., type: list, elements: dict}
+        read: {description: How the cursor placed the read., type: str}
+        bytes_read: {description: Bytes read from the files., type: int}
+        keys: {description: Matching events per audit rule key., type: dict}
+        matched_events: {description: Events that passed the filters., type: int}
+        total_kill_reports: {description: Kill reports found (before O(max_events))., type: int}
+        returned: {description: How many kill reports and events are returned., type: dict}
+        truncated: {description: True when O(max_events) left some out., type: bool}
+        held_back_records: {description: Records of events still open at the end of the log, kept for the next cursor run., type: int}
+        stats: {description: "The parser's counts: lines, records, events, and lines skipped or repaired, by reason.", type: dict}
+        cursor: {description: The cursor file and whether it was advanced., type: dict}
+"""
+
+import os
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditfacts import (
+    AUDITD_CONF, FactsError, collect, default_log_file, load_cursor, save_cursor)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import rotated_log_set
+from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import (
+    TimeSpecError, parse_time)
+
+
+def _log_files(module):
+    if module.params["paths"]:
+        for path in module.params["paths"]:
+            if not os.path.isfile(path):
+                raise FactsError("paths: %s does not exist or is not a file" % path)
+            if not os.access(path, os.R_OK):
+                raise FactsError("paths: %s is not readable (run with become: true)" % path)
+        return list(module.params["paths"])
+    if not os.path.exists(AUDITD_CONF) and not module.get_bin_path("auditctl"):
+        raise FactsError("auditd is not installed on this host (no %s, no auditctl): deploy it, "
+                         "for example with the auditfleet.auditd.auditd_syscall role" % AUDITD_CONF)
+    log_file = default_log_file()
+    files = rotated_log_set(log_file)
+    if not files:
+        raise FactsError("the audit log %s (log_file in %s) does not exist: is auditd running "
+                         "and writing logs (write_logs = yes)?" % (log_file, AUDITD_CONF))
+    for path in files:
+        if not os.access(path, os.R_OK):
+            raise FactsError("the audit log %s is not readable by this user (run with become: true)" % path)
+    return files
+
+
+def _status(module):
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import (
+        canonical_listing, get_status)
+    status = get_status(module)
+    rules = []
+    if status.get("available"):
+        rules = canonical_listing(module)
+    return status, rules
+
+
+def run(module):
+    params = module.params
+    if os.geteuid() != 0 and not params["paths"]:
+        raise FactsError("audit_facts needs root to read the audit log and run auditctl: "
+                         "run it with become: true")
+    try:
+        since = parse_time(params["since"], name="since")
+        until = parse_time(params["until"], name="until")
+    except TimeSpecError as exc:
+        raise FactsError(str(exc))
+    if params["max_events"] < 0:
+        raise FactsError("max_events: %d is negative; use 0 for no bound" % params["max_events"])
+    files = _log_files(module)
+    cursor_state = load_cursor(params["cursor_path"]) if params["cursor"] else None
+    result, new_cursor = collect({
+        "files": files, "keys": params["keys"], "syscalls": params["syscalls"],
+        "since": since, "until": until, "report": params["report"],
+        "max_events": params["max_events"], "use_cursor": params["cursor"],
+        "cursor_state": cursor_state, "resolve_names": params["resolve_names"],
+        "host_name": params["host_name"] or platform.node(),
+    })
+    summary = result["summary"]
+    changed = False
+    if params["cursor"]:
+        moved = new_cursor is not None and (
+            cursor_state is None
+            or {k: v for k, v in new_cursor.items() if k != "updated"}
+            != {k: v for k, v in cursor_state.items() if k != "updated"})
+        if moved and not module.check_mode:
+            save_cursor(params["cursor_path"], new_cursor)
+        changed = moved
+        summary["cursor"] = {"path": params["cursor_path"], "advanced": moved and not module.check_mode,
+                             "offset": new_cursor["offset"] if new_cursor else None}
+    facts = {"auditd_log_summary": summary}
+    if params["report"] in ("kill", "both"):
+        facts["auditd_kill_reports"] = result["kill_reports"]
+    if params["report"] in ("events", "both"):
+        facts["auditd_events"] = result["events"]
+    if params["status"]:
+        facts["auditd_status"], facts["auditd_loaded_rules"] = _status(module)
+    return {"changed": changed, "ansible_facts": facts}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type="list", elements="path"),
+            keys=dict(type="list", elements="str", no_log=False),
+            syscalls=dict(type="list", elements="str"),
+            since=dict(type="str"),
+            until=dict(type="str"),
+            report=dict(type="str", default="kill", choices=["kill", "events", "both"]),
+            max_events=dict(type="int", default=10000),
+            cursor=dict(type="bool", default=False),
+            cursor_path=dict(type="path", default="/var/lib/auditfleet/audit_facts.cursor"),
+            host_name=dict(type="str"),
+            resolve_names=dict(type="bool", default=True),
+            status=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        module.exit_json(**run(module))
+    except FactsError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (getattr(exc, "filename", None) or "the audit log", exc))
+
+
+if __name__ == "__main__":
+    main()
