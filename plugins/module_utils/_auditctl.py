@@ -1,0 +1,831 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Running auditctl and augenrules: status, rule listing, loading, the host lock, rule sets.
+
+Public functions other modules may use (they take an AnsibleModule for run_command and
+get_bin_path, and never change the host):
+
+- ``parse_status(text)`` / ``get_status(module)``: ``auditctl -s`` as a dict.
+- ``list_rules(module)``: the lines of ``auditctl -l`` (``[]`` for "No rules").
+- ``canonical_listing(module)``: those rules in the collection's canonical form (each line as
+  ``Rule.listing()`` prints it; see ``_auditrules``).
+
+``RuleSetManager`` is the audit_rule module's engine: it decides everything first, then, unless
+in check mode, writes the rule file, loads it, proves the kernel has the rules and rolls back
+when it does not. Every command is an argument list run with LC_ALL=C, never through a shell.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import re
+import tempfile
+import time
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
+    AuditRuleError, HostArch, check_name, compile_rules, managed_name, parse_rule_line,
+    parse_rule_lines, render_file, rule_file_name, sorted_rule_files, validate_rules)
+
+DEFAULT_RULES_DIR = "/etc/audit/rules.d"
+AUDIT_RULES = "/etc/audit/audit.rules"   # what augenrules compiles rules.d into
+LOCK_PATH = "/run/auditfleet-audit_rule.lock"
+LOCK_TIMEOUT = 300
+FILE_MODE = 0o640
+ENV = {"LC_ALL": "C", "LANG": "C"}
+_ERROR_LINE = re.compile(r"error in line (\d+) of (\S+)")
+
+
+def _run(module, argv, data=None):
+    return module.run_command(argv, environ_update=ENV, data=data, check_rc=False)
+
+
+def _num(text):
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# Status and listing
+# --------------------------------------------------------------------------------------------
+
+def parse_status(text):
+    """``auditctl -s`` output -> dict (numbers as int).
+
+    Reads the audit 3.x/4.x form (``enabled 1`` per line; ``loginuid_immutable 0 unlocked``
+    gives ``loginuid_immutable`` and ``loginuid_immutable_state``) and the audit 2.x one line
+    form (``AUDIT_STATUS: enabled=1 flag=1 pid=...``, flag becoming ``failure``).
+    """
+    status = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line.startswith("AUDIT_STATUS:"):
+            for key, value in re.findall(r"(\w+)=(\S+)", line):
+                status["failure" if key == "flag" else key] = _num(value)
+            continue
+        parts = line.split(None, 1)
+        if len(parts) != 2 or not re.match(r"^[a-z_]+$", parts[0]):
+            continue
+        key, value = parts
+        if key == "loginuid_immutable":
+            words = value.split()
+            status[key] = _num(words[0])
+            if len(words) > 1:
+                status["loginuid_immutable_state"] = words[1]
+        else:
+            status[key] = _num(value.strip())
+    return status
+
+
+def get_status(module, auditctl=None):
+    """The kernel's audit status, as a dict.
+
+    Always has ``available`` (bool: kernel audit can be read and configured from here),
+    ``immutable`` (bool: enabled is 2, rules cannot change until reboot) and ``message``
+    (why it is not available, else ""), plus the fields of ``auditctl -s`` (enabled, failure,
+    pid, rate_limit, backlog_limit, lost, backlog, backlog_wait_time, ...).
+    """
+    auditctl = auditctl or module.get_bin_path("auditctl")
+    if not auditctl:
+        return {"available": False, "immutable": False,
+                "message": "auditctl is not installed (install auditd/audit)"}
+    rc, out, err = _run(module, [auditctl, "-s"])
+    status = parse_status(out)
+    status["available"] = rc == 0 and "enabled" in status
+    status["immutable"] = status.get("enabled") == 2
+    if status["available"]:
+        status["message"] = ""
+    else:
+        said = " ".join((err or out or "").split()) or "no output"
+        status["message"] = (
+            "kernel audit is not available here: auditctl -s exited %d (%s). Typical causes: "
+            "a container or user namespace without CAP_AUDIT_CONTROL (Operation not permitted), "
+            "audit not reachable from this namespace (Connection refused), a kernel without "
+            "audit support (Protocol not supported)" % (rc, said))
+    return status
+
+
+def list_rules(module, auditctl=None):
+    """The rules loaded in the kernel, as ``auditctl -l`` prints them (one string each)."""
+    auditctl = auditctl or module.get_bin_path("auditctl", required=True)
+    rc, out, err = _run(module, [auditctl, "-l"])
+    if rc != 0:
+        raise AuditRuleError("auditctl -l failed (rc %d): %s" % (rc, (err or out).strip()))
+    return [line for line in out.splitlines() if line.strip() and line.strip() != "No rules"]
+
+
+def canonical_listing(module, auditctl=None, host=None):
+    """The kernel's rules in canonical form (``Rule.listing()`` of each ``auditctl -l`` line)."""
+    return [rule.listing() for rule in parse_rule_lines(list_rules(module, auditctl), host)]
+
+
+def auditctl_version(module, auditctl):
+    """(major, minor, ...) of ``auditctl -v``, or None."""
+    rc, out, err = _run(module, [auditctl, "-v"])
+    m = re.search(r"version\s+(\d+(?:\.\d+)*)", out + err)
+    return tuple(int(x) for x in m.group(1).split(".")) if m else None
+
+
+# --------------------------------------------------------------------------------------------
+# The host lock
+# --------------------------------------------------------------------------------------------
+
+class HostLock(object):
+    """An exclusive fcntl lock on a file under /run: one audit_rule run at a time per host.
+
+    create=False (check mode) takes the lock only when its file already exists, so a check
+    run leaves nothing behind.
+    """
+
+    def __init__(self, path=LOCK_PATH, timeout=LOCK_TIMEOUT, create=True):
+        self.path, self.timeout, self.create = path, timeout, create
+        self.fd = None
+
+    def __enter__(self):
+        if not self.create and not os.path.exists(self.path):
+            return self
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise AuditRuleError("cannot open the lock file %s: %s" % (self.path, e))
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except (IOError, OSError) as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            if time.time() > deadline:
+                os.close(self.fd)
+                self.fd = None
+                raise AuditRuleError("another audit_rule run has held %s for more than %d s"
+                                     % (self.path, self.timeout))
+            time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (IOError, OSError) as e:
+        if e.errno == errno.ENOENT:
+            return None
+        raise AuditRuleError("cannot read %s: %s" % (path, e))
+
+
+def _text(data):
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def read_rules_dir(rules_dir, replace=None):
+    """[(file name, text)] of the *.rules files augenrules would read, in its order.
+
+    replace: {file name: text or None} overrides the disk (None: the file is gone).
+    """
+    replace = replace or {}
+    try:
+        names = set(n for n in os.listdir(rules_dir) if os.path.isfile(os.path.join(rules_dir, n)))
+    except OSError as e:
+        raise AuditRuleError("cannot list %s: %s" % (rules_dir, e))
+    names.update(n for n, t in replace.items() if t is not None)
+    out = []
+    for name in sorted_rule_files(names):
+        if name in replace:
+            if replace[name] is not None:
+                out.append((name, replace[name]))
+            continue
+        text = _text(_read(os.path.join(rules_dir, name)))
+        if text is not None:
+            out.append((name, text))
+    return out
+
+
+class Loader(object):
+    """Loads the rules of a rules directory into the kernel, the way the platform does.
+
+    When the compiled directory starts with -D (it replaces every loaded rule; the default
+    files of the distributions have it):
+    - rules_dir is /etc/audit/rules.d and systemd runs audit-rules.service (audit 4.x):
+      ``systemctl restart audit-rules.service``;
+    - rules_dir is /etc/audit/rules.d and augenrules exists: ``augenrules --load``;
+    - otherwise the directory is compiled here exactly as augenrules does it (into
+      /etc/audit/audit.rules for the default directory, into a private temporary file for
+      another one) and loaded with ``auditctl -R``.
+    Without -D, loading the whole directory again would stop at the first rule that is already
+    loaded (Rule exists), so the change is applied rule by rule: the set's dropped rules are
+    deleted (``auditctl -d``/``-W``) and its missing ones added (``auditctl -R`` on them only);
+    /etc/audit/audit.rules is still recompiled (``augenrules`` without --load) for the next boot.
+    Never ``systemctl restart auditd`` (systemd refuses it: RefuseManualStop).
+    """
+
+    def __init__(self, module, rules_dir, auditctl):
+        self.module = module
+        self.rules_dir = rules_dir
+        self.auditctl = auditctl
+        self.default_dir = os.path.realpath(rules_dir) == os.path.realpath(DEFAULT_RULES_DIR)
+        self.argv = None
+        self.augenrules = None
+        self.compiled_path = AUDIT_RULES if self.default_dir else None
+        self.full_method = "auditctl"
+        if self.default_dir:
+            self.augenrules = module.get_bin_path("augenrules")
+            systemctl = module.get_bin_path("systemctl") if os.path.isdir("/run/systemd/system") else None
+            if systemctl and self._unit_exists(systemctl, "audit-rules.service"):
+                self.full_method = "augenrules"
+                self.argv = [systemctl, "restart", "audit-rules.service"]
+            elif self.augenrules:
+                self.full_method = "augenrules"
+                self.argv = [self.augenrules, "--load"]
+        self.method = self.full_method
+
+    def _unit_exists(self, systemctl, unit):
+        rc, out, err = _run(self.module, [systemctl, "show", "-p", "LoadState", "--value", unit])
+        return rc == 0 and out.strip() == "loaded"
+
+    @property
+    def touches_audit_rules(self):
+        """Does loading rewrite /etc/audit/audit.rules (and augenrules' .prev copy)?"""
+        return self.default_dir
+
+    def compile(self, replace=None):
+        """(lines, origins) of the compiled directory (see _auditrules.compile_rules)."""
+        return compile_rules(read_rules_dir(self.rules_dir, replace), self.rules_dir)
+
+    def replaces_all(self, replace=None):
+        """Does a load replace every kernel rule (the compiled rules start with -D)?"""
+        return self.compile(replace)[0][1].strip() == "-D"
+
+    def method_for(self, replace=None):
+        return self.full_method if self.replaces_all(replace) else "auditctl"
+
+    def load(self, add=(), delete=()):
+        """Load the directory; return dict(rc, stdout, stderr, command, seconds, error_line).
+
+        add/delete: Rule objects for the rule by rule path (used when there is no -D)."""
+        started = time.time()
+        lines, origins = self.compile()
+        if lines[1].strip() == "-D":
+            self.method = self.full_method
+            result = self._load_all(lines)
+        else:
+            self.method = "auditctl"
+            result = self._load_rules(lines, add, delete)
+        result["seconds"] = round(time.time() - started, 3)
+        return result
+
+    def _compiled_file(self, lines):
+        """Write the compiled rules where auditctl -R reads them; return (path, temporary)."""
+        content = ("\n".join(lines) + "\n").encode("utf-8")
+        if self.compiled_path:
+            _write_atomic(self.compiled_path, content, FILE_MODE)
+            return self.compiled_path, False
+        return _temp_rules(content), True
+
+    def _load_all(self, lines):
+        tmp = None
+        try:
+            if self.argv is not None:
+                argv = self.argv
+            else:
+                target, temporary = self._compiled_file(lines)
+                tmp = target if temporary else None
+                argv = [self.auditctl, "-R", target]
+            rc, out, err = _run(self.module, argv)
+            return self._result(rc, out, err, " ".join(argv), tmp)
+        finally:
+            if tmp:
+                os.unlink(tmp)
+
+    def _load_rules(self, lines, add, delete):
+        commands, outs, errs = [], [], []
+        rc = 0
+        if self.default_dir:   # keep /etc/audit/audit.rules right for the next boot
+            if self.augenrules:
+                argv = [self.augenrules]
+                r, out, err = _run(self.module, argv)
+                commands.append(" ".join(argv))
+                outs.append(out)
+                errs.append(err)
+                rc = rc or r
+            else:
+                self._compiled_file(lines)
+        for rule in delete:
+            args = rule.delete_args()
+            if not args:
+                continue
+            argv = [self.auditctl] + args
+            r, out, err = _run(self.module, argv)
+            commands.append(" ".join(argv))
+            outs.append(out)
+            errs.append(err)
+            rc = rc or r
+        tmp = None
+        try:
+            if add:
+                tmp = _temp_rules("".join(rule.render() + "\n" for rule in add).encode("utf-8"))
+                argv = [self.auditctl, "-R", tmp]
+                r, out, err = _run(self.module, argv)
+                commands.append(" ".join(argv))
+                outs.append(out)
+                errs.append(err)
+                rc = rc or r
+            return self._result(rc, "".join(outs), "".join(errs), "; ".join(commands) or "nothing to do", tmp)
+        finally:
+            if tmp:
+                os.unlink(tmp)
+
+    def _result(self, rc, out, err, command, tmp):
+        result = {"rc": rc, "stdout": out, "stderr": err, "command": command, "error_line": None}
+        m = _ERROR_LINE.search(err or "") or _ERROR_LINE.search(out or "")
+        if m:
+            result["error_line"] = self._explain_line(int(m.group(1)), m.group(2), tmp)
+        return result
+
+    def _explain_line(self, number, path, tmp):
+        """'line N of FILE: RULE (from RULES FILE)' for auditctl's 'error in line N of FILE'."""
+        data = _read(tmp or path) if (tmp or os.path.isabs(path)) else None
+        lines = _text(data).split("\n") if data is not None else []
+        if not 0 < number <= len(lines):
+            return "line %d of %s" % (number, path)
+        line = lines[number - 1]
+        origin = None
+        for name, text in read_rules_dir(self.rules_dir):
+            if line in text.split("\n"):
+                origin = os.path.join(self.rules_dir, name)
+                break
+        where = " (from %s)" % origin if origin else ""
+        return "line %d of %s: %s%s" % (number, path, line, where)
+
+
+def _temp_rules(content):
+    """A private (0600, root) temporary rules file for auditctl -R; the caller removes it."""
+    fd, tmp = tempfile.mkstemp(prefix="auditfleet-rules-", suffix=".rules")
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    return tmp
+
+
+def _write_atomic(path, content, mode, module=None, owner=(0, 0)):
+    """Write bytes to a temporary file in path's directory, then move it over path."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".audit_rule-", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        if os.geteuid() == 0 and owner is not None:
+            os.fchown(fd, owner[0], owner[1])
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        if module is not None:
+            module.atomic_move(tmp, path)
+        else:
+            os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    os.chmod(path, mode)
+    if os.geteuid() == 0 and owner is not None:
+        os.chown(path, owner[0], owner[1])
+
+
+# --------------------------------------------------------------------------------------------
+# One rule set on one host
+# --------------------------------------------------------------------------------------------
+
+class _FileState(object):
+    """A file's bytes and owner/mode before we touched it (None: it did not exist)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.content = _read(path)
+        self.stat = os.stat(path) if self.content is not None else None
+
+    def restore(self):
+        if self.content is None:
+            if os.path.lexists(self.path):
+                os.unlink(self.path)
+            return
+        _write_atomic(self.path, self.content, self.stat.st_mode & 0o7777,
+                      owner=(self.stat.st_uid, self.stat.st_gid))
+
+
+class RuleSetManager(object):
+    """Decide, then (unless check mode) write, load, prove and roll back one rule set.
+
+    params: the module's options (name, priority, state, rules, reload, backup, rules_dir).
+    run() returns the result dict or raises AuditRuleError (with result keys).
+    """
+
+    def __init__(self, module, params, host=None):
+        self.module = module
+        self.name = params["name"]
+        self.priority = params["priority"]
+        self.state = params["state"]
+        self.rules_param = params.get("rules")
+        self.reload = params["reload"]
+        self.backup = params["backup"]
+        self.rules_dir = params["rules_dir"]
+        self.check_mode = module.check_mode
+        self.diff_mode = getattr(module, "_diff", False)
+        self.host = host or HostArch()
+        self.warnings = []
+
+    # ---- inputs ----------------------------------------------------------------------------
+
+    def _check_params(self):
+        problems = []
+        bad = check_name(self.name)
+        if bad:
+            problems.append(bad)
+        if not isinstance(self.priority, int) or not 0 <= self.priority <= 99:
+            problems.append("priority %r is not allowed: use 0..99 (the file's order prefix)"
+                            % (self.priority,))
+        if not os.path.isabs(self.rules_dir or ""):
+            problems.append("rules_dir %r is not an absolute path" % (self.rules_dir,))
+        if self.state == "present" and not self.rules_param:
+            problems.append("rules is empty: state=present needs at least one rule (use "
+                            "state=absent to remove the rule set)")
+        if problems:
+            raise AuditRuleError("; ".join(problems), errors=problems)
+
+    def _declared(self, auditctl):
+        if self.state == "absent" and not self.rules_param:
+            return []
+        version = None
+        rules = self.rules_param or []
+        if auditctl and any(isinstance(r, dict) and r.get("list") == "io_uring" for r in rules):
+            version = auditctl_version(self.module, auditctl)
+        return validate_rules(rules, self.host, version)
+
+    def _own_files(self):
+        """Files of this rule set in rules_dir: {file name: content} (other priorities too)."""
+        pattern = re.compile(r"^\d{1,2}-%s\.rules$" % re.escape(self.name))
+        own = {}
+        for fname in os.listdir(self.rules_dir):
+            if not pattern.match(fname):
+                continue
+            content = _read(os.path.join(self.rules_dir, fname))
+            if fname == self.file_name or managed_name(content) == self.name:
+                own[fname] = content
+        return own
+
+    # ---- the run ---------------------------------------------------------------------------
+
+    def run(self):
+        self._check_params()
+        self.file_name = rule_file_name(self.name, self.priority)
+        self.path = os.path.join(self.rules_dir, self.file_name)
+        auditctl = self.module.get_bin_path("auditctl", required=self.reload)
+        declared = self._declared(auditctl)   # validation: nothing on the host has changed
+        if not os.path.isdir(self.rules_dir):
+            if self.state == "absent":
+                result = {"changed": False, "path": self.path, "rules": [], "loaded": True,
+                          "missing": [], "drift": False, "reboot_required": False, "pending": [],
+                          "kernel_audit": bool(auditctl) and get_status(self.module, auditctl)["available"],
+                          "load_method": None, "backup_file": None,
+                          "rolled_back": False,
+                          "msg": "rule set %s is absent (%s does not exist)" % (self.name, self.rules_dir)}
+                return result
+            raise AuditRuleError("rules_dir %s does not exist (is auditd installed?)"
+                                 % self.rules_dir)
+        with HostLock(create=not self.check_mode):
+            return self._run_locked(declared, auditctl)
+
+    def _run_locked(self, declared, auditctl):
+        module = self.module
+        present = self.state == "present"
+        own = self._own_files()
+        current = own.get(self.file_name)
+        desired = render_file(self.name, declared).encode("utf-8") if present else None
+        to_remove = sorted(n for n in own if n != self.file_name or not present)
+
+        if current is not None and managed_name(current) is None:
+            self.warnings.append("%s was not written by auditfleet.auditd; it is %s"
+                                 % (self.path, "replaced" if present else "removed"))
+
+        # rules of every other file in rules_dir: a duplicate there makes auditctl stop
+        others = read_rules_dir(self.rules_dir, dict((n, None) for n in own))
+        other_canon = {}
+        for fname, text in others:
+            for rule in parse_rule_lines(text.split("\n"), self.host):
+                other_canon.setdefault(rule.canon(), fname)
+        if present:
+            dups = [(r, other_canon[r.canon()]) for r in declared if r.canon() in other_canon]
+            if dups:
+                problems = ["%s is already in %s" % (r.listing(), os.path.join(self.rules_dir, f))
+                            for r, f in dups]
+                raise AuditRuleError(
+                    "the rule set repeats rules of other files, which auditctl refuses (Rule "
+                    "exists) and which would stop every later rule from loading: %s"
+                    % "; ".join(problems), errors=problems)
+
+        old_rules = []
+        for fname in sorted(own):
+            old_rules.extend(parse_rule_lines(_text(own[fname]).split("\n"), self.host))
+        declared_canon = set(r.canon() for r in declared)
+        stale_candidates = [r for r in old_rules
+                            if r.canon() not in declared_canon and r.canon() not in other_canon]
+
+        content_changed = (present and current != desired) or bool(
+            [n for n in to_remove if n in own])
+        attrs_changed = False
+        if present and current is not None and current == desired:
+            st = os.stat(self.path)
+            attrs_changed = (st.st_mode & 0o7777) != FILE_MODE or (
+                os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0))
+        file_changed = content_changed or attrs_changed
+
+        # the kernel
+        status = get_status(module, auditctl) if auditctl else {
+            "available": False, "immutable": False,
+            "message": "auditctl is not installed, so the kernel's rules cannot be read"}
+        available, immutable = status["available"], status["immutable"]
+        kernel_before = list_rules(module, auditctl) if available else []
+        kernel_canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
+        missing_before = [r for r in declared if r.canon() not in kernel_canon]
+        stale_before = [r for r in stale_candidates if r.canon() in kernel_canon]
+        if available and status.get("enabled") == 0:
+            self.warnings.append("kernel audit is disabled (auditctl -s: enabled 0): rules are "
+                                 "loaded but nothing is audited until it is enabled")
+        if available and status.get("pid") == 0:
+            self.warnings.append("auditd is not running (auditctl -s: pid 0): events go to the "
+                                 "kernel log only")
+
+        can_load = self.reload and available and not immutable
+        need_load = can_load and (content_changed or bool(missing_before) or bool(stale_before))
+        drift = need_load and not content_changed and bool(missing_before or stale_before)
+        loader = Loader(module, self.rules_dir, auditctl) if need_load else None
+
+        result = {
+            "changed": file_changed or need_load,
+            "path": self.path,
+            "rules": [r.render() for r in declared],
+            "loaded": False,
+            "missing": [],
+            "drift": drift,
+            "reboot_required": False,
+            "pending": [],
+            "kernel_audit": available,
+            "load_method": loader.method if (loader and need_load) else None,
+            "backup_file": None,
+            "rolled_back": False,
+        }
+        if not available:
+            result["kernel_audit_message"] = status["message"]
+        if immutable:
+            pending = missing_before if present else stale_before
+            result["reboot_required"] = bool(pending) or content_changed
+            result["pending"] = [r.listing() for r in pending]
+            if result["reboot_required"]:
+                self.warnings.append(
+                    "audit rules are immutable (auditctl -s: enabled 2): %s; nothing was loaded, "
+                    "the change applies at the next boot (reboot to load it)"
+                    % ("the rule file was written" if content_changed and not self.check_mode
+                       else "the rule file would be written" if content_changed
+                       else "the rule file is already in place"))
+        if not available:
+            self.warnings.append("%s; the rule file %s but nothing is loaded" % (
+                status["message"], "would be written" if self.check_mode else "is written"))
+
+        # predicted kernel after (check mode) for the diff
+        replace = {self.file_name: _text(desired) if present else None}
+        for n in to_remove:
+            replace[n] = None
+
+        diffs = self._file_diffs(own, current, desired, to_remove)
+
+        if self.check_mode:
+            kernel_after = kernel_before
+            if need_load:
+                kernel_after = self._predict(loader, replace, kernel_before, declared, stale_before)
+            # check mode changes nothing: loaded/missing describe the kernel as it is
+            self._finish(result, declared, kernel_before, available, present, stale_candidates)
+            result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after, predicted=True)]
+            if need_load:
+                result["load_method"] = loader.method_for(replace)
+            return self._done(result)
+
+        # ---- side effects from here on ----
+        snapshot = [_FileState(os.path.join(self.rules_dir, n)) for n in sorted(set(own) | {self.file_name})]
+        if loader and loader.touches_audit_rules and need_load:
+            snapshot += [_FileState(AUDIT_RULES), _FileState(AUDIT_RULES + ".prev")]
+        if self.backup and content_changed:
+            for n in sorted(own):
+                bak = module.backup_local(os.path.join(self.rules_dir, n))
+                if n == self.file_name or result["backup_file"] is None:
+                    result["backup_file"] = bak
+        if present and file_changed:
+            _write_atomic(self.path, desired, FILE_MODE, module=module)
+        for n in to_remove:
+            p = os.path.join(self.rules_dir, n)
+            if os.path.lexists(p):
+                os.unlink(p)
+
+        kernel_after = kernel_before
+        if need_load:
+            kernel_after = self._load_and_prove(loader, auditctl, declared, stale_candidates,
+                                                snapshot, kernel_before, result, diffs)
+        self._finish(result, declared, kernel_after, available, present, stale_candidates)
+        result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after)]
+        return self._done(result)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _finish(self, result, declared, kernel_after, available, present, stale_candidates):
+        canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
+        if present:
+            missing = [r for r in declared if r.canon() not in canon] if available else declared
+            result["missing"] = [r.listing() for r in missing]
+            result["loaded"] = available and not missing
+        else:
+            left = [r for r in stale_candidates if r.canon() in canon]
+            result["missing"] = []
+            result["loaded"] = available and not left
+            if left:
+                result["still_loaded"] = [r.listing() for r in left]
+
+    def _done(self, result):
+        result["msg"] = self._summary(result)
+        if self.warnings:
+            for w in self.warnings:
+                self.module.warn(w)
+        if not self.diff_mode:
+            result.pop("diff", None)
+        return result
+
+    def _summary(self, result):
+        would = self.check_mode
+        if not result["changed"]:
+            what = "rule set %s is in place" % self.name if self.state == "present" else \
+                "rule set %s is absent" % self.name
+        elif result["drift"]:
+            what = "rule set %s: the file is right but the kernel %s, so the rules %s loaded again" % (
+                self.name, "lacked some of its rules" if self.state == "present" else
+                "still had rules of the set", "would be" if would else "were")
+        elif self.state == "present":
+            what = "rule set %s %s %s" % (self.name, "would be written to" if would else "written to",
+                                          self.path)
+        else:
+            what = "rule set %s %s" % (self.name, "would be removed" if would else "removed")
+        if result["load_method"] and not result["drift"]:
+            what += "; %s with %s" % (
+                ("would be " if would else "") + ("loaded" if self.state == "present" else "unloaded"),
+                result["load_method"])
+        if not result["kernel_audit"]:
+            what += "; kernel audit is not available, nothing was loaded"
+        elif result["reboot_required"]:
+            what += "; audit rules are immutable: reboot to load them"
+        elif self.state == "present":
+            what += "; all declared rules are in the kernel" if result["loaded"] else \
+                "; %d declared rule(s) are not in the kernel" % len(result["missing"])
+        return what
+
+    def _file_diffs(self, own, current, desired, to_remove):
+        diffs = [{"before_header": self.path, "after_header": self.path,
+                  "before": _text(current) or "", "after": _text(desired) or ""}]
+        for n in to_remove:
+            if n == self.file_name:
+                continue
+            p = os.path.join(self.rules_dir, n)
+            diffs.append({"before_header": p, "after_header": "%s (removed)" % p,
+                          "before": _text(own.get(n)) or "", "after": ""})
+        return diffs
+
+    @staticmethod
+    def _kernel_diff(before, after, predicted=False):
+        return {"before_header": "kernel rules (auditctl -l)",
+                "after_header": "kernel rules (auditctl -l)%s" % (
+                    ", predicted" if predicted else ""),
+                "before": "".join(line + "\n" for line in before),
+                "after": "".join(line + "\n" for line in after)}
+
+    def _predict(self, loader, replace, kernel_before, declared, stale):
+        """The kernel list a load would give: the compiled directory when it starts with -D
+        (replaces everything), else the current list plus what is new, minus what goes."""
+        lines, origins = loader.compile(replace)
+        if lines[1].strip() == "-D":
+            return [r.listing() for r in parse_rule_lines(lines[2:], self.host)]
+        canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
+        gone = set(r.canon() for r in stale)
+        after = [line for line in kernel_before
+                 if parse_rule_line(line, self.host).canon() not in gone]
+        after += [r.listing() for r in declared if r.canon() not in canon]
+        return after
+
+    def _load_and_prove(self, loader, auditctl, declared, stale_candidates, snapshot,
+                        kernel_before, result, diffs):
+        module = self.module
+        before = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
+        load = loader.load(add=[r for r in declared if r.canon() not in before],
+                           delete=[r for r in stale_candidates if r.canon() in before])
+        result["load_method"] = loader.method
+        kernel_after = list_rules(module, auditctl)
+        canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
+        missing = [r for r in declared if r.canon() not in canon]
+        left = [r for r in stale_candidates if r.canon() in canon]
+        problems = []
+        if load["rc"] == 0 and not missing and left:
+            # no -D in the compiled rules: remove this set's old rules one by one
+            for rule in left:
+                args = rule.delete_args()
+                if args:
+                    rc, out, err = _run(module, [auditctl] + args)
+                    if rc != 0:
+                        problems.append("auditctl %s: %s" % (" ".join(args), (err or out).strip()))
+            kernel_after = list_rules(module, auditctl)
+            canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
+            left = [r for r in stale_candidates if r.canon() in canon]
+        if load["rc"] == 0 and not missing and not left:
+            return kernel_after
+
+        # ---- failed: say what, put everything back, fail ----
+        parts = ["%s exited %d" % (load["command"], load["rc"])]
+        # auditctl's errors are on stderr; stdout has the status it prints after -b/-f/-e lines
+        said = (load["stderr"] or "").strip() or (load["stdout"] or "").strip()
+        if load["error_line"]:
+            parts.append("auditctl stopped at %s" % load["error_line"])
+        if missing:
+            parts.append("%d declared rule(s) are not in the kernel after the load: %s"
+                         % (len(missing), "; ".join(r.listing() for r in missing)))
+        if left:
+            parts.append("rule(s) of the removed set are still loaded: %s"
+                         % "; ".join(r.listing() for r in left))
+        parts.extend(problems)
+        load_error = ". ".join(parts)
+        if said:
+            load_error += ". Output: %s" % said
+        method = loader.method
+        rolled_back, rollback_notes, kernel_now = self._rollback(loader, auditctl, snapshot,
+                                                                 kernel_before)
+        result["load_method"] = method
+        result.update({
+            "changed": True, "rolled_back": rolled_back, "load_error": load_error,
+            "missing": [r.listing() for r in missing], "loaded": False,
+            "load_output": {"rc": load["rc"], "stdout": load["stdout"], "stderr": load["stderr"],
+                            "command": load["command"]},
+            "diff": diffs + [self._kernel_diff(kernel_before, kernel_now)],
+        })
+        if rollback_notes:
+            result["rollback_error"] = "; ".join(rollback_notes)
+        if not self.diff_mode:
+            result.pop("diff")
+        msg = "loading the rule set %s failed: %s. %s" % (
+            self.name, load_error,
+            "The previous rule files and kernel rules were put back (rolled_back)."
+            if rolled_back else "Rolling back did not fully succeed: %s" % "; ".join(rollback_notes))
+        raise AuditRuleError(msg, **result)
+
+    def _rollback(self, loader, auditctl, snapshot, kernel_before):
+        """Put back every file we touched, load again, and make the kernel list what it was."""
+        module = self.module
+        notes = []
+        for state in snapshot:
+            if state.path in (AUDIT_RULES, AUDIT_RULES + ".prev"):
+                continue
+            try:
+                state.restore()
+            except (IOError, OSError) as e:
+                notes.append("cannot restore %s: %s" % (state.path, e))
+        again = loader.load()
+        for state in snapshot:
+            if state.path in (AUDIT_RULES, AUDIT_RULES + ".prev"):
+                try:
+                    state.restore()
+                except (IOError, OSError) as e:
+                    notes.append("cannot restore %s: %s" % (state.path, e))
+        now = list_rules(module, auditctl)
+        if now != kernel_before:
+            # the reload did not give the old list back (the kernel had drifted before, or the
+            # old files do not load either): load the list that was there
+            fd, tmp = tempfile.mkstemp(prefix="auditfleet-restore-", suffix=".rules")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(("-D\n" + "".join(line + "\n" for line in kernel_before)).encode("utf-8"))
+                rc, out, err = _run(module, [auditctl, "-R", tmp])
+            finally:
+                os.unlink(tmp)
+            now = list_rules(module, auditctl)
+            if now != kernel_before:
+                notes.append("reloading the previous files exited %d, and loading the previous "
+                             "kernel list back exited %d (%s); the kernel now has %d rules "
+                             "instead of %d" % (again["rc"], rc, (err or out).strip(), len(now),
+                                                len(kernel_before)))
+        return not notes, notes, now

@@ -1,0 +1,414 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_rule
+short_description: Manage one set of Linux audit rules as a file in rules.d, load it, prove it
+version_added: 0.1.0
+description:
+  - Manages one named rule set as one file C(<rules_dir>/<priority>-<name>.rules) (the
+    priority is written with two digits, for example C(50-kill_monitoring.rules)). The file
+    starts with a header line that marks it as managed by auditfleet.auditd.
+  - Every rule is validated before anything on the host changes. Syscall names are checked
+    against the syscall table of each ABI the rule applies to (b64 against the machine's native
+    table, b32 against its 32-bit compat table), field names against libaudit's list, operators
+    and values against what auditctl and the kernel accept. Each error names the rule (index
+    and key), the option or field, the value and what is allowed.
+  - The file is rendered, compared and, when it differs, written atomically (temporary file in
+    the same directory, then moved over the old one), owned by root, mode 0640.
+  - After a change the rules are loaded the way the platform does it. With the default
+    O(rules_dir) that is C(systemctl restart audit-rules.service) where systemd runs that unit
+    (audit 4.x), else C(augenrules --load); without augenrules, or with another O(rules_dir),
+    the directory is compiled here exactly as augenrules does it and loaded with
+    C(auditctl -R). C(systemctl restart auditd) is never used.
+  - Loading replaces the kernel's rules with those of the whole rules directory when the
+    directory has a C(-D) line (the distributions' default files have one); without it, rules
+    of the set that were removed from the file are deleted one by one with C(auditctl -d)/C(-W).
+  - After loading, the module reads C(auditctl -l) back and compares it with the declared rules
+    in one canonical form (C(-k x) equals C(-F key=x); C(exit,always) equals C(always,exit);
+    auid C(unset), C(-1) and C(4294967295) are equal; syscall order and duplicates, user names
+    and uids, errno names and numbers do not matter; watches as auditctl prints them).
+  - When loading fails or leaves declared rules out of the kernel, the previous files are put
+    back, loaded again, and the kernel's rule list is made exactly what it was; the task fails
+    with the output of augenrules and auditctl (RV(rolled_back), RV(load_error)).
+  - When the rules are immutable (C(auditctl -s) reports C(enabled 2)) the file is still written
+    (it applies at the next boot), nothing is loaded, and RV(reboot_required) and RV(pending)
+    say so, with a warning.
+  - When the file is already right but the kernel lacks some of its rules (someone ran
+    C(auditctl -D)), the rules are loaded again and RV(drift) is true.
+  - Without kernel audit (a container without CAP_AUDIT_CONTROL, a kernel without audit) the
+    file is still written, nothing is loaded, RV(kernel_audit) is false and the task does not
+    fail.
+  - Two runs on one host do not interleave; each holds an exclusive lock on
+    C(/run/auditfleet-audit_rule.lock) while it decides and acts.
+author:
+  - auditfleet developers (@auditfleet)
+requirements:
+  - auditd (audit userspace) on the managed host, with C(auditctl); C(augenrules) where the
+    distribution ships it.
+  - root on the managed host (use C(become)).
+attributes:
+  check_mode:
+    support: full
+    description: Decides everything (file, load, drift) and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the rule file before and after, and the kernel's rule list
+      (C(auditctl -l)) before and after (predicted in check mode).
+  platform:
+    support: full
+    platforms: posix
+    description: Linux with the kernel audit subsystem.
+options:
+  name:
+    description:
+      - Name of the rule set; the file is C(<rules_dir>/<priority>-<name>.rules).
+      - 1 to 64 characters of C(a-z), C(0-9), C(_) and C(-).
+    type: str
+    required: true
+  priority:
+    description:
+      - Order prefix of the file (augenrules reads the files in version order, so a lower
+        number loads earlier; C(never) rules must come before the rules they exempt from).
+      - Files of the same set at another priority (from an earlier run) are removed.
+    type: int
+    default: 50
+  state:
+    description:
+      - V(present) writes the file and loads it; V(absent) removes the file (every priority
+        of the set) and unloads its rules.
+    type: str
+    choices: [present, absent]
+    default: present
+  rules:
+    description:
+      - The rules of the set, in order. Required (and not empty) with O(state=present).
+      - An item with O(rules[].path) is a watch rule; any other item is a syscall rule.
+      - A syscall rule with O(rules[].arch=both), or V(auto) on a host whose kernel runs 32-bit
+        programs, becomes two lines, one per ABI.
+    type: list
+    elements: dict
+    suboptions:
+      syscalls:
+        description:
+          - Syscall rule. The syscalls to audit (names, or numbers of the rule's ABI), or
+            V([all]). Required for the V(exit) list (and V(io_uring), where they are io_uring
+            operation names); not allowed on the other lists.
+          - Checked against the syscall table of every ABI the rule applies to, so a syscall
+            that one ABI lacks (for example C(socketcall) exists on x86_64 only in the 32-bit
+            ABI, C(open) does not exist on aarch64) is reported before anything changes.
+        type: list
+        elements: str
+      key:
+        description:
+          - Filter key of the rule (C(-F key=) for syscall rules, C(-k) for watches); it is
+            written into every record the rule makes, and ausearch and the collection's
+            filters select by it.
+          - At most 31 bytes; no whitespace, quotes, backslashes or control characters.
+          - Not allowed on the V(task) and V(exclude) lists, and on the V(user) list only with
+            an C(exe) field (auditctl refuses it there).
+        type: str
+      action:
+        description:
+          - Syscall rule. V(always) makes a record when the rule matches, V(never) suppresses
+            records (put V(never) rules in a file with a lower priority than the rules they
+            exempt from, as the first matching rule wins).
+        type: str
+        choices: [always, never]
+        default: always
+      list:
+        description:
+          - Syscall rule. The kernel filter list. V(exit) (syscall exit, the usual one),
+            V(user) (messages from user space), V(exclude) (event types to drop), V(task)
+            (at fork/clone), V(filesystem) (whole file systems by C(fstype)), V(io_uring)
+            (io_uring operations; needs audit userspace 3.1 or later).
+        type: str
+        choices: [exit, user, exclude, task, filesystem, io_uring]
+        default: exit
+      arch:
+        description:
+          - Syscall rule on the V(exit) list. The ABI (C(-F arch=)) the rule applies to.
+          - V(b64) the native 64-bit ABI, V(b32) the 32-bit one, V(both) one line for each.
+          - V(auto) is V(b64) plus V(b32) when the kernel runs 32-bit programs (x86_64 with
+            CONFIG_IA32_EMULATION, not disabled on the command line; aarch64, ppc64, s390x with
+            CONFIG_COMPAT; read from C(/proc/config.gz) or C(/boot/config-<release>); when the
+            config cannot be read x86_64 and s390x are assumed to), so that the 32-bit ABI
+            cannot be used to slip past a rule. On a 32-bit machine it is V(b32).
+          - V(b32) and V(both) fail validation on a kernel that does not run 32-bit programs.
+          - Not allowed on watch rules and on lists other than V(exit).
+        type: str
+        choices: [b64, b32, both, auto]
+        default: auto
+      fields:
+        description:
+          - Syscall rule. Conditions (C(-F)), all of which must hold, as strings such as
+            C(auid>=1000), C(auid!=unset), C(uid=0), C(success=0), C(exe=/usr/bin/x),
+            C(dir=/etc), C(path=/etc/shadow), C(perm=wa), C(exit=-EPERM), or as mappings with
+            C(name), C(op) (default C(=)) and C(value).
+          - Field names are libaudit's (for example C(pid), C(ppid), C(uid), C(euid), C(suid),
+            C(fsuid), C(gid), C(egid), C(sgid), C(fsgid), C(auid) (also C(loginuid)),
+            C(sessionid), C(pers), C(exit), C(success), C(a0)..C(a3), C(path), C(dir),
+            C(perm), C(filetype), C(exe), C(inode), C(devmajor), C(devminor), C(obj_uid),
+            C(obj_gid), C(msgtype), C(fstype), C(saddr_fam), C(subj_*), C(obj_*)); C(key) and
+            C(arch) have their own options.
+          - Operators are auditctl's C(=), C(!=), C(<), C(>), C(<=), C(>=), C(&), C(&=);
+            each field takes those the kernel accepts for it (C(&) and C(&=) only on
+            C(a0)..C(a3); C(path), C(dir), C(perm) only C(=); strings only C(=) and C(!=)).
+          - Values are checked. uids and gids as numbers or names that exist on the host
+            (C(unset), C(-1), C(4294967295) only for C(auid) and C(sessionid)); C(success) 0 or
+            1; C(perm) any of C(rwxa); C(exit) a number or an errno name such as C(-EACCES);
+            C(filetype) one of C(file), C(dir), C(socket), C(link), C(character), C(block),
+            C(fifo); paths absolute, without whitespace; numbers without a leading 0 (auditctl
+            would read them as octal) and within 32 bits.
+        type: list
+        elements: raw
+      path:
+        description:
+          - Watch rule (C(-w PATH -p PERMISSIONS -k KEY)). The absolute path of the file or
+            directory to watch (a directory is watched recursively). No wildcards, no
+            whitespace. A trailing C(/) is dropped, as auditctl does.
+          - A watch rule takes only O(rules[].path), O(rules[].permissions) and
+            O(rules[].key).
+        type: path
+      permissions:
+        description:
+          - Watch rule. Which accesses to record, any of V(r) (read), V(w) (write), V(x)
+            (execute), V(a) (attribute change).
+        type: str
+        default: rwxa
+  reload:
+    description:
+      - Load the rules into the kernel after a change (or when the kernel lacks them).
+      - V(false) only writes the file; RV(loaded) and RV(missing) still describe the kernel.
+    type: bool
+    default: true
+  backup:
+    description:
+      - Keep a timestamped copy of the rule file when it is replaced or removed
+        (RV(backup_file)).
+    type: bool
+    default: false
+  rules_dir:
+    description:
+      - The directory of rule files. Change it for tests; with another directory than
+        C(/etc/audit/rules.d) the module compiles that directory itself and loads it with
+        C(auditctl -R) (augenrules reads only C(/etc/audit/rules.d)).
+    type: path
+    default: /etc/audit/rules.d
+notes:
+  - The module needs root; run it with C(become) from a normal account.
+  - A rule that another file of O(rules_dir) already has is refused before anything changes;
+    auditctl would stop at the duplicate (Rule exists) and every later rule would be left out.
+  - The canonical form of RV(missing), RV(pending) and the kernel diff is the line as
+    C(auditctl -l) (audit 3.0.9) prints the rule, for example
+    C(-a always,exit -F arch=b64 -S kill,tkill,tgkill -F auid>=1000 -F auid!=-1 -F key=kill_rule).
+  - auditctl 3.0.9 prints C(exe!=X) as C(exe=X), so the module cannot tell those two apart in the
+    kernel's list.
+seealso:
+  - name: auditctl(8)
+    description: The rule syntax this module writes.
+    link: https://man7.org/linux/man-pages/man8/auditctl.8.html
+  - name: audit.rules(7)
+    description: Rule files and how augenrules builds audit.rules.
+    link: https://man7.org/linux/man-pages/man7/audit.rules.7.html
+"""
+
+EXAMPLES = r"""
+- name: Record every kill, tkill and tgkill (64-bit and 32-bit ABI)
+  auditfleet.auditd.audit_rule:
+    name: kill_monitoring
+    rules:
+      - syscalls: [kill, tkill, tgkill]
+        key: kill_rule
+  become: true
+
+- name: Watch identity files and record failed opens by logged-in users
+  auditfleet.auditd.audit_rule:
+    name: identity
+    priority: 30
+    rules:
+      - path: /etc/passwd
+        permissions: wa
+        key: identity
+      - path: /etc/shadow
+        permissions: wa
+        key: identity
+      - syscalls: [openat, truncate, ftruncate]
+        fields:
+          - auid>=1000
+          - auid!=unset
+          - exit=-EACCES
+          - {name: dir, op: "=", value: /home}
+        key: access_denied
+  become: true
+
+- name: Only write the file (load later, or at boot)
+  auditfleet.auditd.audit_rule:
+    name: kill_monitoring
+    reload: false
+    rules:
+      - syscalls: [kill]
+        key: kill_rule
+  become: true
+
+- name: Remove the rule set and unload its rules
+  auditfleet.auditd.audit_rule:
+    name: kill_monitoring
+    state: absent
+  become: true
+"""
+
+RETURN = r"""
+changed:
+  description: The file was (or in check mode would be) written or removed, or the rules were
+    (would be) loaded.
+  returned: always
+  type: bool
+msg:
+  description: What was done, in one sentence.
+  returned: always
+  type: str
+path:
+  description: The rule file of the set.
+  returned: always
+  type: str
+  sample: /etc/audit/rules.d/50-kill_monitoring.rules
+rules:
+  description: The rule lines of the file, as rendered (without the header line). Empty for
+    O(state=absent).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - -a always,exit -F arch=b64 -S kill,tkill,tgkill -F key=kill_rule
+    - -a always,exit -F arch=b32 -S kill,tkill,tgkill -F key=kill_rule
+loaded:
+  description:
+    - O(state=present) - every declared rule is in the kernel now (after the load).
+    - O(state=absent) - none of the set's rules is left in the kernel (rules that other files
+      also declare do not count).
+    - In check mode it describes the kernel as it is (nothing was loaded).
+    - False when kernel audit is not available.
+  returned: always
+  type: bool
+missing:
+  description: Declared rules that are not in the kernel, in canonical form (as C(auditctl -l)
+    prints them). After a successful load it is empty.
+  returned: always
+  type: list
+  elements: str
+still_loaded:
+  description: With O(state=absent), rules of the removed set that are still in the kernel.
+  returned: when some are
+  type: list
+  elements: str
+drift:
+  description: The file was already right but the kernel lacked some of its rules (or still had
+    rules removed from the set), so the rules were loaded again; RV(changed) is then true.
+  returned: always
+  type: bool
+reboot_required:
+  description: The kernel's rules are immutable (C(enabled 2)); the file is written but the
+    change applies only after a reboot.
+  returned: always
+  type: bool
+pending:
+  description: With immutable rules, the rules that apply only at the next boot, in canonical
+    form (O(state=present) - declared rules the kernel lacks; O(state=absent) - the set's rules
+    the kernel still has).
+  returned: always
+  type: list
+  elements: str
+kernel_audit:
+  description: Kernel audit can be read and configured from here (C(auditctl -s) works). False
+    in a container without CAP_AUDIT_CONTROL or on a kernel without audit; the file is written
+    anyway and RV(kernel_audit_message) says why nothing was loaded.
+  returned: always
+  type: bool
+kernel_audit_message:
+  description: Why kernel audit is not available (the output of C(auditctl -s)).
+  returned: when RV(kernel_audit) is false
+  type: str
+load_method:
+  description: How the rules were (or would be) loaded, V(augenrules) (C(augenrules --load) or
+    C(systemctl restart audit-rules.service)) or V(auditctl) (C(auditctl -R) on the compiled
+    rules); null when nothing was loaded.
+  returned: always
+  type: str
+  sample: augenrules
+backup_file:
+  description: The copy of the replaced or removed file, with O(backup=true).
+  returned: always (null without a backup)
+  type: str
+  sample: /etc/audit/rules.d/50-kill_monitoring.rules.12345.2024-01-01@10:00:00~
+rolled_back:
+  description: Loading failed or left declared rules out, and the previous files and kernel
+    rule list were put back. The task fails.
+  returned: always
+  type: bool
+load_error:
+  description: What failed during the load, with the line auditctl stopped at, the rules that
+    are missing, and the output of augenrules and auditctl.
+  returned: when a load failed
+  type: str
+  sample: "augenrules --load exited 1. auditctl stopped at line 5 of /etc/audit/audit.rules:
+    -a always,exit -F arch=b64 -S openat -F dir=/nonexistent -F key=x (from
+    /etc/audit/rules.d/50-x.rules). Output: Error sending add rule data request (No such file
+    or directory)"
+load_output:
+  description: rc, stdout, stderr and command of the failed load.
+  returned: when a load failed
+  type: dict
+rollback_error:
+  description: What could not be put back during the rollback.
+  returned: when the rollback did not fully succeed
+  type: str
+errors:
+  description: Every validation problem, one string each.
+  returned: when validation failed
+  type: list
+  elements: str
+diff:
+  description: With C(--diff), the rule file before and after (and files of the set removed at
+    another priority), and the kernel's rule list (C(auditctl -l)) before and after (predicted
+    in check mode).
+  returned: in diff mode
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import RuleSetManager
+
+
+def argument_spec():
+    return dict(
+        name=dict(type="str", required=True),
+        priority=dict(type="int", default=50),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        # items are validated by the rule model, which names the rule, field and value
+        rules=dict(type="list", elements="dict"),
+        reload=dict(type="bool", default=True),
+        backup=dict(type="bool", default=False),
+        rules_dir=dict(type="path", default="/etc/audit/rules.d"),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = RuleSetManager(module, module.params).run()
+    except AuditRuleError as e:
+        module.fail_json(msg=e.msg, **e.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
