@@ -27,7 +27,8 @@ import time
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
     AuditRuleError, HostArch, check_name, compile_rules, managed_name, parse_rule_line,
-    parse_rule_lines, render_file, rule_file_name, sorted_rule_files, validate_rules)
+    parse_rule_lines, render_file, rule_file_name, sorted_rule_files, validate_rules,
+    validate_controls, control_overrides)
 
 DEFAULT_RULES_DIR = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"   # what augenrules compiles rules.d into
@@ -440,6 +441,7 @@ class RuleSetManager(object):
         self.priority = params["priority"]
         self.state = params["state"]
         self.rules_param = params.get("rules")
+        self.controls_param = params.get("controls")
         self.reload = params["reload"]
         self.backup = params["backup"]
         self.rules_dir = params["rules_dir"]
@@ -460,11 +462,15 @@ class RuleSetManager(object):
                             % (self.priority,))
         if not os.path.isabs(self.rules_dir or ""):
             problems.append("rules_dir %r is not an absolute path" % (self.rules_dir,))
-        if self.state == "present" and not self.rules_param:
-            problems.append("rules is empty: state=present needs at least one rule (use "
-                            "state=absent to remove the rule set)")
+        if self.state == "present" and not self.rules_param and not self._any_control():
+            problems.append("rules is empty: state=present needs at least one rule or control "
+                            "(use state=absent to remove the rule set)")
         if problems:
             raise AuditRuleError("; ".join(problems), errors=problems)
+
+    def _any_control(self):
+        return bool(self.controls_param) and any(
+            v not in (None, False) for v in self.controls_param.values())
 
     def _declared(self, auditctl):
         if self.state == "absent" and not self.rules_param:
@@ -495,6 +501,7 @@ class RuleSetManager(object):
         self.path = os.path.join(self.rules_dir, self.file_name)
         auditctl = self.module.get_bin_path("auditctl", required=self.reload)
         declared = self._declared(auditctl)   # validation: nothing on the host has changed
+        self.controls = validate_controls(self.controls_param) if self.state == "present" else []
         if not os.path.isdir(self.rules_dir):
             if self.state == "absent":
                 result = {"changed": False, "path": self.path, "rules": [], "loaded": True,
@@ -514,7 +521,7 @@ class RuleSetManager(object):
         present = self.state == "present"
         own = self._own_files()
         current = own.get(self.file_name)
-        desired = render_file(self.name, declared).encode("utf-8") if present else None
+        desired = render_file(self.name, declared, self.controls).encode("utf-8") if present else None
         to_remove = sorted(n for n in own if n != self.file_name or not present)
 
         if current is not None and managed_name(current) is None:
@@ -536,6 +543,16 @@ class RuleSetManager(object):
                     "the rule set repeats rules of other files, which auditctl refuses (Rule "
                     "exists) and which would stop every later rule from loading: %s"
                     % "; ".join(problems), errors=problems)
+
+        if present and self.controls:
+            lines, origins = compile_rules(
+                read_rules_dir(self.rules_dir, dict([(self.file_name, _text(desired))] +
+                                                    [(n, None) for n in own if n != self.file_name])),
+                self.rules_dir)
+            problems = control_overrides(self.controls, lines, origins, self.file_name,
+                                         self.rules_dir)
+            if problems:
+                raise AuditRuleError("; ".join(problems), errors=problems)
 
         old_rules = []
         for fname in sorted(own):
@@ -561,6 +578,9 @@ class RuleSetManager(object):
         kernel_before = list_rules(module, auditctl) if available else []
         kernel_canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
         missing_before = [r for r in declared if r.canon() not in kernel_canon]
+        if available:
+            missing_before += [c for c in self.controls if not c.satisfied(status)]
+        self.status_before = status
         stale_before = [r for r in stale_candidates if r.canon() in kernel_canon]
         if available and status.get("enabled") == 0:
             self.warnings.append("kernel audit is disabled (auditctl -s: enabled 0): rules are "
@@ -578,6 +598,7 @@ class RuleSetManager(object):
             "changed": file_changed or need_load,
             "path": self.path,
             "rules": [r.render() for r in declared],
+            "controls": [c.render() for c in self.controls],
             "loaded": False,
             "missing": [],
             "drift": drift,
@@ -619,6 +640,11 @@ class RuleSetManager(object):
             # check mode changes nothing: loaded/missing describe the kernel as it is
             self._finish(result, declared, kernel_before, available, present, stale_candidates)
             result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after, predicted=True)]
+            if self.controls:
+                predicted = dict(self.status_before)
+                if need_load:
+                    predicted.update((c.status_key, c.value) for c in self.controls)
+                result["diff"].append(self._settings_diff(self.status_before, predicted, True))
             if need_load:
                 result["load_method"] = loader.method_for(replace)
             return self._done(result)
@@ -643,16 +669,23 @@ class RuleSetManager(object):
         if need_load:
             kernel_after = self._load_and_prove(loader, auditctl, declared, stale_candidates,
                                                 snapshot, kernel_before, result, diffs)
-        self._finish(result, declared, kernel_after, available, present, stale_candidates)
+        self._finish(result, declared, kernel_after, available, present, stale_candidates,
+                     getattr(self, "status_after", None))
         result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after)]
+        if self.controls:
+            result["diff"].append(self._settings_diff(self.status_before, getattr(
+                self, "status_after", None) or self.status_before))
         return self._done(result)
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _finish(self, result, declared, kernel_after, available, present, stale_candidates):
+    def _finish(self, result, declared, kernel_after, available, present, stale_candidates,
+                status_after=None):
         canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
         if present:
             missing = [r for r in declared if r.canon() not in canon] if available else declared
+            status = status_after if status_after is not None else self.status_before
+            missing = missing + [c for c in self.controls if not (available and c.satisfied(status))]
             result["missing"] = [r.listing() for r in missing]
             result["loaded"] = available and not missing
         else:
@@ -717,6 +750,14 @@ class RuleSetManager(object):
                 "before": "".join(line + "\n" for line in before),
                 "after": "".join(line + "\n" for line in after)}
 
+    def _settings_diff(self, before, after, predicted=False):
+        keys = [c.status_key for c in self.controls]
+        return {"before_header": "kernel audit settings (auditctl -s)",
+                "after_header": "kernel audit settings (auditctl -s)%s" % (
+                    ", predicted" if predicted else ""),
+                "before": "".join("%s %s\n" % (k, before.get(k, "?")) for k in keys),
+                "after": "".join("%s %s\n" % (k, after.get(k, "?")) for k in keys)}
+
     def _predict(self, loader, replace, kernel_before, declared, stale):
         """The kernel list a load would give: the compiled directory when it starts with -D
         (replaces everything), else the current list plus what is new, minus what goes."""
@@ -734,12 +775,16 @@ class RuleSetManager(object):
                         kernel_before, result, diffs):
         module = self.module
         before = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
-        load = loader.load(add=[r for r in declared if r.canon() not in before],
+        unset = [c for c in self.controls if not c.satisfied(self.status_before)]
+        load = loader.load(add=unset + [r for r in declared if r.canon() not in before],
                            delete=[r for r in stale_candidates if r.canon() in before])
         result["load_method"] = loader.method
         kernel_after = list_rules(module, auditctl)
         canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
+        self.status_after = get_status(module, auditctl) if self.controls else None
         missing = [r for r in declared if r.canon() not in canon]
+        if self.controls:
+            missing += [c for c in self.controls if not c.satisfied(self.status_after)]
         left = [r for r in stale_candidates if r.canon() in canon]
         problems = []
         if load["rc"] == 0 and not missing and left:
@@ -763,8 +808,10 @@ class RuleSetManager(object):
         if load["error_line"]:
             parts.append("auditctl stopped at %s" % load["error_line"])
         if missing:
-            parts.append("%d declared rule(s) are not in the kernel after the load: %s"
-                         % (len(missing), "; ".join(r.listing() for r in missing)))
+            parts.append("%d declared rule(s) or setting(s) are not in the kernel after the "
+                         "load: %s" % (len(missing), "; ".join(
+                             r.describe(self.status_after) if hasattr(r, "satisfied") else r.listing()
+                             for r in missing)))
         if left:
             parts.append("rule(s) of the removed set are still loaded: %s"
                          % "; ".join(r.listing() for r in left))
@@ -793,6 +840,24 @@ class RuleSetManager(object):
             if rolled_back else "Rolling back did not fully succeed: %s" % "; ".join(rollback_notes))
         raise AuditRuleError(msg, **result)
 
+    def _restore_settings(self, auditctl):
+        """Put back the kernel settings this set declared, as they were before the load."""
+        if not self.controls:
+            return []
+        notes = []
+        now = get_status(self.module, auditctl)
+        if now.get("immutable") and not self.status_before.get("immutable"):
+            return ["the failed load made audit rules immutable (enabled 2): nothing can be "
+                    "put back until the host reboots"]
+        for control in self.controls:
+            old = self.status_before.get(control.status_key)
+            if control.option == "immutable" or old is None or now.get(control.status_key) == old:
+                continue
+            rc, out, err = _run(self.module, [auditctl, control.flag, str(old)])
+            if rc != 0:
+                notes.append("cannot set %s back to %s: %s" % (control.flag, old, (err or out).strip()))
+        return notes
+
     def _rollback(self, loader, auditctl, snapshot, kernel_before):
         """Put back every file we touched, load again, and make the kernel list what it was."""
         module = self.module
@@ -811,6 +876,7 @@ class RuleSetManager(object):
                     state.restore()
                 except (IOError, OSError) as e:
                     notes.append("cannot restore %s: %s" % (state.path, e))
+        notes.extend(self._restore_settings(auditctl))
         now = list_rules(module, auditctl)
         if now != kernel_before:
             # the reload did not give the old list back (the kernel had drifted before, or the

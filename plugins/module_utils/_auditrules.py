@@ -27,6 +27,7 @@ import grp
 import gzip
 import platform
 import pwd
+import os
 import re
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
@@ -1162,12 +1163,109 @@ def parse_rule_lines(lines, host=None):
 
 
 # --------------------------------------------------------------------------------------------
+# Kernel audit settings a rule file carries (-b, -f, --backlog_wait_time, -r, -e 2)
+# --------------------------------------------------------------------------------------------
+
+FAILURE_MODES = {"silent": 0, "printk": 1, "panic": 2}
+# (option, auditctl flag, the auditctl -s line that proves it, highest value allowed)
+CONTROLS = (
+    ("buffer_size", "-b", "backlog_limit", 0x7FFFFFFF),
+    ("failure_mode", "-f", "failure", 2),
+    # the kernel refuses more than 10 * 60 * HZ; 600000 fits the largest HZ (1000)
+    ("backlog_wait_time", "--backlog_wait_time", "backlog_wait_time", 600000),
+    ("rate_limit", "-r", "rate_limit", 0x7FFFFFFF),
+    ("immutable", "-e", "enabled", 2),
+)
+
+
+class Control(object):
+    """One kernel audit setting: how a rule file says it, and how auditctl -s proves it."""
+
+    def __init__(self, option, flag, value, status_key):
+        self.option, self.flag, self.value, self.status_key = option, flag, value, status_key
+
+    def render(self):
+        return "%s %d" % (self.flag, self.value)
+
+    listing = render
+
+    def satisfied(self, status):
+        return status.get(self.status_key) == self.value
+
+    def describe(self, status):
+        return "%s (auditctl -s: %s %s)" % (self.render(), self.status_key,
+                                            status.get(self.status_key, "?"))
+
+    def __repr__(self):
+        return "Control(%s)" % self.render()
+
+
+def validate_controls(controls):
+    """The controls option -> [Control]; errors name the setting, the value and what is
+    allowed. immutable=false adds nothing (immutable mode cannot be undone by a rule)."""
+    if not controls:
+        return []
+    if not isinstance(controls, dict):
+        raise AuditRuleError("controls must be a dict of %s, not %s"
+                             % (", ".join(c[0] for c in CONTROLS), _type_name(controls)))
+    known = [c[0] for c in CONTROLS]
+    errors = ["controls.%s is not a setting: use %s" % (k, ", ".join(known))
+              for k in sorted(controls) if k not in known]
+    out = []
+    for option, flag, status_key, highest in CONTROLS:
+        value = controls.get(option)
+        if value is None:
+            continue
+        if option == "immutable":
+            if value not in (True, False):
+                errors.append("controls.immutable %r is not a boolean" % (value,))
+            elif value:
+                out.append(Control(option, flag, 2, status_key))
+            continue
+        if option == "failure_mode" and isinstance(value, str) and value.lower() in FAILURE_MODES:
+            value = FAILURE_MODES[value.lower()]
+        elif isinstance(value, str) and _INT_RE.match(value.strip()) and not value.strip().startswith("-"):
+            value = int(value.strip(), 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+            allowed = ("0 (silent), 1 (printk) or 2 (panic), or silent, printk, panic"
+                       if option == "failure_mode" else "an integer from 0 to %d" % highest)
+            errors.append("controls.%s %r is not allowed: use %s" % (option, value, allowed))
+            continue
+        out.append(Control(option, flag, value, status_key))
+    if errors:
+        raise AuditRuleError("invalid controls: %s" % "; ".join(errors), errors=errors)
+    return out
+
+
+def control_overrides(controls, lines, origins, own_file, rules_dir):
+    """Controls of OWN_FILE that another file overrides in the compiled rules (augenrules
+    keeps the last -b, -f and -e; later --backlog_wait_time and -r lines run after ours).
+    Returns ["controls.X: ..."] problems, empty when every control takes effect."""
+    problems = []
+    for control in controls:
+        last = None
+        for line, origin in zip(lines, origins):
+            words = line.split()
+            if words and words[0] == control.flag:
+                last = (line.strip(), origin)
+        if last is not None and last[1] != own_file and last[0] != control.render():
+            problems.append(
+                "controls.%s: %s in %s would not take effect: '%s' in %s comes after it (augenrules "
+                "keeps the last %s); remove that line or file, or set the same value"
+                % (control.option, control.render(), os.path.join(rules_dir, own_file), last[0],
+                   os.path.join(rules_dir, last[1] or "?"), control.flag))
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
 # Rule files
 # --------------------------------------------------------------------------------------------
 
-def render_file(name, rules):
-    """The managed rule file of rule set NAME: a header line, then one line per rule."""
+def render_file(name, rules, controls=()):
+    """The managed rule file of rule set NAME: a header line, its control lines, then one
+    line per rule."""
     lines = [MANAGED_HEADER % name]
+    lines.extend(control.render() for control in controls)
     lines.extend(rule.render() for rule in rules)
     return "\n".join(lines) + "\n"
 

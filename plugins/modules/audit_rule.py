@@ -181,6 +181,38 @@ options:
             (execute), V(a) (attribute change).
         type: str
         default: rwxa
+  controls:
+    description:
+      - Kernel audit settings the rule file carries, set when it is loaded and proven from
+        C(auditctl -s) like the rules (a setting the kernel does not take is rolled back).
+      - Another file that sets the same setting after this one (augenrules keeps the last
+        C(-b), C(-f) and C(-e); later lines run last) would override it. That is refused before
+        anything changes, naming the file. On Debian and Ubuntu the package's
+        C(/etc/audit/rules.d/audit.rules) sets C(-b), C(-f) and C(--backlog_wait_time).
+      - A rule set may hold only controls (O(rules) empty).
+    type: dict
+    suboptions:
+      buffer_size:
+        description: Kernel backlog of audit messages (C(-b)); C(auditctl -s) says C(backlog_limit).
+        type: int
+      failure_mode:
+        description: What the kernel does on a critical audit error (C(-f)).
+        type: str
+        choices: ["0", "1", "2", silent, printk, panic]
+      backlog_wait_time:
+        description: How long the kernel waits when the backlog is full (C(--backlog_wait_time)), 0 to 600000.
+        type: int
+      rate_limit:
+        description: Most messages per second (C(-r)); 0 is no limit.
+        type: int
+      immutable:
+        description:
+          - Lock the audit configuration (C(-e 2)) once loaded, until the next boot. Nothing can
+            change the rules or settings afterwards, this module included (it then writes
+            files and reports RV(reboot_required)).
+          - augenrules puts C(-e) last, whatever file it is in.
+        type: bool
+        default: false
   reload:
     description:
       - Load the rules into the kernel after a change (or when the kernel lacks them).
@@ -287,9 +319,16 @@ rules:
   sample:
     - -a always,exit -F arch=b64 -S kill,tkill,tgkill -F key=kill_rule
     - -a always,exit -F arch=b32 -S kill,tkill,tgkill -F key=kill_rule
+controls:
+  description: The control lines of the file (O(controls)), as rendered.
+  returned: always
+  type: list
+  elements: str
+  sample: ["-b 16384", "-f 1"]
 loaded:
   description:
-    - O(state=present) - every declared rule is in the kernel now (after the load).
+    - O(state=present) - every declared rule is in the kernel now (after the load), and every
+      setting of O(controls) is what C(auditctl -s) reports.
     - O(state=absent) - none of the set's rules is left in the kernel (rules that other files
       also declare do not count).
     - In check mode it describes the kernel as it is (nothing was loaded).
@@ -298,7 +337,8 @@ loaded:
   type: bool
 missing:
   description: Declared rules that are not in the kernel, in canonical form (as C(auditctl -l)
-    prints them). After a successful load it is empty.
+    prints them), and settings of O(controls) the kernel does not have (as the file says
+    them, for example C(-b 16384)). After a successful load it is empty.
   returned: always
   type: list
   elements: str
@@ -395,6 +435,13 @@ def argument_spec():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         # items are validated by the rule model, which names the rule, field and value
         rules=dict(type="list", elements="dict"),
+        controls=dict(type="dict", options=dict(
+            buffer_size=dict(type="int"),
+            failure_mode=dict(type="str", choices=["0", "1", "2", "silent", "printk", "panic"]),
+            backlog_wait_time=dict(type="int"),
+            rate_limit=dict(type="int"),
+            immutable=dict(type="bool", default=False),
+        )),
         reload=dict(type="bool", default=True),
         backup=dict(type="bool", default=False),
         rules_dir=dict(type="path", default="/etc/audit/rules.d"),
