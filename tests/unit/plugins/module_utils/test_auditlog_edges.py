@@ -369,3 +369,11 @@ def test_key_fast_path_matches_full_path_on_a_generated_log(tmp_path):
     with open(out, "rb") as f:
         data = f.read()
     assert len(_keyed_equals_full(data, "kill_rule")) > 100
+
+
+def test_execve_argc_that_disagrees_with_the_arguments():
+    # a record that says argc=0 but has a0 (seen in the wild): the arguments it has count
+    ev = events(['type=EXECVE msg=audit(1700000000.000:1): argc=0 a0="whoami"'])[0][0]
+    assert ev["records"][0]["argv"] == ["whoami"]
+    ev = events(['type=EXECVE msg=audit(1700000000.000:2): argc=2 a0="ls" a1=2D6C'])[0][0]
+    assert ev["records"][0]["argv"] == ["ls", "-l"]
