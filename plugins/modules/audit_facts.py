@@ -60,9 +60,10 @@ options:
     description:
       - Return at most this many kill reports and this many events, the most recent ones.
         C(auditd_log_summary) then says C(truncated) and still counts all.
-      - V(0) returns everything.
+      - V(0) returns everything. Mind the controller's memory: every host's facts are kept
+        there (a kill report takes about 2 KiB).
     type: int
-    default: 10000
+    default: 1000
   cursor:
     description:
       - Read incrementally. The position reached is kept in O(cursor_path); the next run
@@ -302,7 +303,7 @@ def main():
             since=dict(type="str"),
             until=dict(type="str"),
             report=dict(type="str", default="kill", choices=["kill", "events", "both"]),
-            max_events=dict(type="int", default=10000),
+            max_events=dict(type="int", default=1000),
             cursor=dict(type="bool", default=False),
             cursor_path=dict(type="path", default="/var/lib/auditfleet/audit_facts.cursor"),
             host_name=dict(type="str"),
