@@ -782,7 +782,8 @@ class RuleSetManager(object):
         kernel_after = list_rules(module, auditctl)
         canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
         self.status_after = get_status(module, auditctl) if self.controls else None
-        missing = [r for r in declared if r.canon() not in canon]
+        # with state=absent the declared rules are the ones to remove, not to find
+        missing = [r for r in declared if r.canon() not in canon] if self.state == "present" else []
         if self.controls:
             missing += [c for c in self.controls if not c.satisfied(self.status_after)]
         left = [r for r in stale_candidates if r.canon() in canon]

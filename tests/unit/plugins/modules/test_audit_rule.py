@@ -247,6 +247,17 @@ def test_state_absent_removes_the_file_and_unloads(host):
     assert again["changed"] is False
 
 
+def test_state_absent_with_the_rules_still_given_unloads_them(host):
+    # a playbook often flips state and keeps the rules: absent must not look for them after
+    key = liveaudit.new_key("afar")
+    args = kill_args(key)
+    ok(run_module(args))
+    res = ok(run_module(dict(args, state="absent")))
+    assert res["changed"] and res["loaded"] and not res["rolled_back"] and res["missing"] == []
+    assert not os.path.exists(res["path"])
+    assert not any(key in line for line in auditctl_list())
+
+
 def test_changing_the_priority_moves_the_file(host):
     key = liveaudit.new_key("afar")
     args = kill_args(key)
