@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The role auditfleet.auditd.auditd_syscall end to end on localhost, on the real auditd:
+#   1. apply (rule sets + an auditd.conf change, so auditd is restarted the allowed way): changed;
+#   2. apply again: changed=0 (idempotence);
+#   3. check mode with other settings: reports changes, changes nothing (rules.d, auditd.conf and
+#      `auditctl -l` compared before/after); check mode on a host where a package is missing;
+#   4. the kill rules are in the kernel and really fire (a kill found by the collection's lookup);
+#   5. the assembled module arguments for controls and immutable mode; immutable mode in check
+#      mode only (it is never applied here: it cannot be undone without a reboot);
+#   6. removal of unmanaged rule files (check mode first, then for real); then, without the
+#      distribution's audit.rules, kernel controls (-b, -f, --backlog_wait_time) for real;
+#   7. state absent: the test's rule sets are removed and unloaded.
+# Kernel audit state is global: the whole run holds the machine-wide test lock, and a trap puts
+# back rules.d, auditd.conf, audit.rules, the kernel's rules and controls and auditd's state.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+LOCK=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock}
+if [[ "${AUDITFLEET_ROLE_TEST_LOCKED:-}" != "$LOCK" ]]; then
+    echo "waiting for the test lock $LOCK"
+    # -o: the lock's file descriptor is not passed on, so an auditd (re)started by this script
+    # does not inherit it and hold the machine-wide lock after the test has ended
+    AUDITFLEET_ROLE_TEST_LOCKED=$LOCK exec flock -o "$LOCK" bash "$0" "$@"
+fi
+
+export ANSIBLE_PYTHON_INTERPRETER="{{ ansible_playbook_python }}"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_STDOUT_CALLBACK=default
+export ANSIBLE_RETRY_FILES_ENABLED=false
+if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
+    root=$(cd ../../../.. && pwd)
+    link="$root/build/collections/ansible_collections/auditfleet/auditd"
+    [[ -L "$link" ]] || { mkdir -p "$(dirname "$link")"; ln -s "$root" "$link"; }
+    export ANSIBLE_COLLECTIONS_PATH="$root/build/collections"
+fi
+
+RULES_D=/etc/audit/rules.d
+CONF=/etc/audit/auditd.conf
+WORK=$(mktemp -d /tmp/afit-role.XXXXXX)
+LOGS=$WORK/logs
+mkdir -p "$LOGS" "$WORK/snap"
+
+say() { printf '\n==== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+status_field() { LC_ALL=C auditctl -s | awk -v k="$1" '$1 == k {print $2}'; }
+auditd_pid() { status_field pid; }
+
+restart_auditd() {
+    # the allowed ways, never `systemctl restart auditd` (see roles/auditd_syscall/tasks/restart.yml)
+    if [[ -d /run/systemd/system ]]; then
+        if [[ -x /usr/libexec/initscripts/legacy-actions/auditd/restart ]]; then
+            service auditd restart
+        else
+            auditctl --signal stop
+            for _ in $(seq 1 50); do [[ "$(auditd_pid)" == 0 ]] && break; sleep 0.2; done
+            systemctl start auditd
+        fi
+    else
+        service auditd restart
+    fi
+}
+
+# ---- snapshot and restore ------------------------------------------------------------------
+cp -a "$RULES_D" "$WORK/snap/rules.d"
+cp -a "$CONF" "$WORK/snap/auditd.conf"
+for f in /etc/audit/audit.rules /etc/audit/audit.rules.prev; do
+    [[ -e "$f" ]] && cp -a "$f" "$WORK/snap/"
+done
+auditctl -l >"$WORK/snap/kernel.rules"
+snap_backlog_limit=$(status_field backlog_limit)
+snap_failure=$(status_field failure)
+snap_wait=$(status_field backlog_wait_time)
+snap_rate=$(status_field rate_limit)
+snap_running=$([[ "$(auditd_pid)" != 0 ]] && echo yes || echo no)
+
+restore() {
+    local rc=$? problems=()
+    set +e
+    say "restore what the test changed"
+    # rules.d exactly as it was
+    find "$RULES_D" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    cp -a "$WORK/snap/rules.d/." "$RULES_D/"
+    for f in audit.rules audit.rules.prev; do
+        if [[ -e "$WORK/snap/$f" ]]; then cp -a "$WORK/snap/$f" "/etc/audit/$f"; else rm -f "/etc/audit/$f"; fi
+    done
+    if ! cmp -s "$WORK/snap/auditd.conf" "$CONF"; then
+        cp -a "$WORK/snap/auditd.conf" "$CONF"
+        echo "auditd.conf put back; restarting auditd"
+        restart_auditd || problems+=("restarting auditd")
+    fi
+    if [[ "$snap_running" == yes && "$(auditd_pid)" == 0 ]]; then
+        echo "auditd was running before the test: starting it"
+        if [[ -d /run/systemd/system ]]; then systemctl start auditd; else service auditd start; fi
+    fi
+    # kernel rules exactly as they were (restarting auditd loaded rules.d)
+    if ! diff -q <(auditctl -l) "$WORK/snap/kernel.rules" >/dev/null; then
+        auditctl -D >/dev/null
+        if ! grep -qx 'No rules' "$WORK/snap/kernel.rules"; then
+            auditctl -R "$WORK/snap/kernel.rules" >/dev/null
+        fi
+    fi
+    diff <(auditctl -l) "$WORK/snap/kernel.rules" >/dev/null || problems+=("kernel rules differ")
+    [[ "$(status_field backlog_limit)" == "$snap_backlog_limit" ]] || auditctl -b "$snap_backlog_limit" >/dev/null
+    [[ "$(status_field failure)" == "$snap_failure" ]] || auditctl -f "$snap_failure" >/dev/null
+    [[ "$(status_field backlog_wait_time)" == "$snap_wait" ]] || auditctl --backlog_wait_time "$snap_wait" >/dev/null
+    [[ "$(status_field rate_limit)" == "$snap_rate" ]] || auditctl -r "$snap_rate" >/dev/null
+    [[ "$(status_field backlog_limit)" == "$snap_backlog_limit" && "$(status_field failure)" == "$snap_failure" ]] \
+        || problems+=("kernel controls differ")
+    diff -r "$WORK/snap/rules.d" "$RULES_D" >/dev/null || problems+=("rules.d differs")
+    cmp -s "$WORK/snap/auditd.conf" "$CONF" || problems+=("auditd.conf differs")
+    if ((${#problems[@]})); then
+        echo "RESTORE PROBLEMS: ${problems[*]} (snapshot kept in $WORK/snap)"
+        ((rc == 0)) && rc=1
+    else
+        echo "rules.d, auditd.conf, audit.rules, kernel rules and controls, auditd: as before the test"
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap restore EXIT
+
+# A fingerprint of everything check mode must leave alone.
+fingerprint() {
+    (cd "$RULES_D" && find . -mindepth 1 -printf '%p %m %u %s\n' | sort && find . -type f -exec md5sum {} + | sort)
+    md5sum "$CONF" /etc/audit/audit.rules 2>/dev/null
+    auditctl -l
+    echo "auditd pid $(auditd_pid)"
+}
+
+# Run a playbook, keep its output, echo it; sets LAST_LOG, LAST_CHANGED and LAST_SECONDS.
+play() {
+    local name=$1
+    shift
+    LAST_LOG="$LOGS/$name.log"
+    local start end
+    start=$(date +%s.%N)
+    ansible-playbook -i localhost, -c local "$@" >"$LAST_LOG" 2>&1 || { cat "$LAST_LOG"; fail "$name: ansible-playbook failed"; }
+    end=$(date +%s.%N)
+    cat "$LAST_LOG"
+    LAST_SECONDS=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')
+    LAST_CHANGED=$(sed -nE 's/^localhost +: .*changed=([0-9]+).*/\1/p' "$LAST_LOG" | tail -n 1)
+    [[ -n "$LAST_CHANGED" ]] || fail "$name: no play recap"
+    printf -- '---- %s: changed=%s in %ss\n' "$name" "$LAST_CHANGED" "$LAST_SECONDS"
+}
+
+max_log_file=$(awk -F= 'tolower($1) ~ /^[ \t]*max_log_file[ \t]*$/ {gsub(/[ \t]/, "", $2); print $2}' "$CONF" | tail -n 1)
+new_max_log_file=$(( ${max_log_file:-8} + 1 ))
+
+# ---- 1. first run -----------------------------------------------------------------------------
+say "1. apply the role (kill rules, a watch rule set, auditd.conf max_log_file=$new_max_log_file)"
+pid_before=$(auditd_pid)
+play apply-1 apply.yml -e test_max_log_file="$new_max_log_file"
+first_seconds=$LAST_SECONDS
+((LAST_CHANGED > 0)) || fail "the first run changed nothing"
+grep -q "RUNNING HANDLER \[auditfleet.auditd.auditd_syscall : Restart auditd" "$LAST_LOG" || fail "auditd.conf changed but the restart handler did not run"
+grep -qE "^max_log_file = $new_max_log_file\$" "$CONF" || fail "auditd.conf has no max_log_file = $new_max_log_file"
+[[ "$(auditd_pid)" != 0 && "$(auditd_pid)" != "$pid_before" ]] || fail "auditd was not restarted (pid $pid_before -> $(auditd_pid))"
+diff <(grep -v '^max_log_file' "$WORK/snap/auditd.conf") <(grep -v '^max_log_file' "$CONF") || fail "auditd.conf: other lines changed"
+grep -q "systemctl restart auditd" "$LAST_LOG" && fail "the role ran systemctl restart auditd"
+
+# ---- 2. second run ----------------------------------------------------------------------------
+say "2. apply again: nothing may change"
+play apply-2 apply.yml -e test_max_log_file="$new_max_log_file"
+second_seconds=$LAST_SECONDS
+((LAST_CHANGED == 0)) || fail "the second run changed $LAST_CHANGED task(s)"
+
+# ---- 3. check mode ----------------------------------------------------------------------------
+say "3. check mode with other settings: reports changes, changes nothing"
+fingerprint >"$WORK/fp-before"
+play check-1 apply.yml --check --diff -e test_max_log_file=$((new_max_log_file + 1)) \
+    -e '{"auditd_syscall_kill_rules_fields": ["auid>=1000", "auid!=unset"]}'
+((LAST_CHANGED > 0)) || fail "check mode reported no change"
+grep -q '+-a always,exit -F arch=b64 -S kill,tkill,tgkill -F auid>=1000 -F auid!=-1 -F key=afit_role_kill' "$LAST_LOG" \
+    || fail "check mode --diff does not show the new kill rule"
+play check-2 apply.yml --check -e test_state=absent
+((LAST_CHANGED > 0)) || fail "check mode (absent) reported no change"
+fingerprint >"$WORK/fp-after"
+diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+
+candidate=$( { command -v apt-cache >/dev/null && apt-cache policy audispd-plugins 2>/dev/null | sed -n 's/^ *Candidate: //p'; } || true)
+if [[ -n "$candidate" && "$candidate" != "(none)" ]] && ! dpkg -s audispd-plugins >/dev/null 2>&1; then
+    say "3b. check mode where a package is not installed yet: the rest of the role is skipped"
+    play check-missing apply.yml --check -e '{"__auditd_syscall_packages": ["auditd", "audispd-plugins"]}'
+    grep -q "would be installed first" "$LAST_LOG" || fail "no message about the skipped tasks"
+    grep -q "item=55-afit-role-kill" "$LAST_LOG" && fail "rule sets were checked although a package is missing"
+    fingerprint >"$WORK/fp-after"
+    diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+    dpkg -s audispd-plugins >/dev/null 2>&1 && fail "check mode installed a package"
+else
+    say "3b. skipped: no apt, or audispd-plugins installed or not available here"
+fi
+
+# ---- 4. the rules fire ------------------------------------------------------------------------
+say "4. the kill rules are loaded and fire"
+play verify verify.yml
+
+# ---- 5. controls and immutable: the module arguments ------------------------------------------
+say "5. controls and immutable mode: the rule sets the role passes to the module"
+play assemble assemble.yml
+HAVE_CONTROLS=$(grep -q 'controls=dict' ../../../../plugins/modules/audit_rule.py && echo yes || echo no)
+if [[ "$HAVE_CONTROLS" == yes ]]; then
+    say "5b. immutable mode in check mode only (never applied here): reported, nothing changed"
+    fingerprint >"$WORK/fp-before"
+    play check-immutable apply.yml --check --diff -e auditd_syscall_immutable=true
+    ((LAST_CHANGED > 0)) || fail "check mode with immutable mode reported no change"
+    grep -q '^+-e 2$' "$LAST_LOG" || fail "the diff does not show -e 2 in 99-auditfleet-immutable.rules"
+    fingerprint >"$WORK/fp-after"
+    diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+    [[ "$(status_field enabled)" == 1 ]] || fail "kernel audit is not enabled 1"
+else
+    say "5b. skipped: plugins/modules/audit_rule.py has no controls option yet"
+fi
+
+# ---- 6. unmanaged rule files ------------------------------------------------------------------
+say "6. remove rule files this collection does not manage"
+printf '%s\n' '-w /etc/hosts -p wa -k afit_role_foreign' >"$RULES_D/afit-role-foreign.rules"
+chmod 0640 "$RULES_D/afit-role-foreign.rules"
+augenrules --load >/dev/null
+auditctl -l | grep -q afit_role_foreign || fail "the foreign rule did not load"
+mapfile -t unmanaged < <(grep -L '^## Managed by auditfleet\.auditd' "$RULES_D"/*.rules | sort)
+expect=$(printf '%s\n' "${unmanaged[@]}" | python3 -c 'import json, sys; print(json.dumps({"test_expect_removed": sys.stdin.read().split()}))')
+echo "unmanaged: ${unmanaged[*]}"
+fingerprint >"$WORK/fp-before"
+play unmanaged-check apply.yml --check -e test_remove_unmanaged=true -e "$expect"
+((LAST_CHANGED > 0)) || fail "check mode reported no removal"
+fingerprint >"$WORK/fp-after"
+diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+play unmanaged apply.yml -e test_remove_unmanaged=true -e "$expect"
+for f in "${unmanaged[@]}"; do [[ ! -e "$f" ]] || fail "$f is still there"; done
+auditctl -l | grep -q afit_role_foreign && fail "the removed file's rule is still loaded"
+auditctl -l | grep -q 'key=afit_role_kill' || fail "the managed kill rules were unloaded"
+play unmanaged-2 apply.yml -e test_remove_unmanaged=true -e '{"test_expect_removed": []}'
+((LAST_CHANGED == 0)) || fail "the second run with remove_unmanaged changed $LAST_CHANGED task(s)"
+
+if [[ "$HAVE_CONTROLS" == yes ]]; then
+    # Without the distribution's audit.rules (its -b, -f, --backlog_wait_time would override
+    # them: the module refuses that) the role's controls take effect.
+    new_backlog=$(( snap_backlog_limit == 16384 ? 12288 : 16384 ))
+    say "6b. kernel controls through the module: -b $new_backlog -f 1 --backlog_wait_time 60000"
+    controls=(-e "auditd_syscall_buffer_size=$new_backlog" -e auditd_syscall_failure_mode=printk
+              -e auditd_syscall_backlog_wait_time=60000)
+    play controls-check apply.yml --check --diff "${controls[@]}"
+    ((LAST_CHANGED > 0)) || fail "check mode with controls reported no change"
+    grep -q "^+-b $new_backlog\$" "$LAST_LOG" || fail "the diff does not show -b $new_backlog"
+    [[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "check mode wrote 10-auditfleet-base.rules"
+    play controls apply.yml "${controls[@]}"
+    ((LAST_CHANGED > 0)) || fail "controls changed nothing"
+    [[ "$(status_field backlog_limit)" == "$new_backlog" ]] || fail "auditctl -s: backlog_limit $(status_field backlog_limit), not $new_backlog"
+    [[ "$(status_field failure)" == 1 ]] || fail "auditctl -s: failure $(status_field failure), not 1"
+    head -n 1 "$RULES_D/10-auditfleet-base.rules" | grep -q '^## Managed by auditfleet.auditd' || fail "10-auditfleet-base.rules has no managed header"
+    play controls-2 apply.yml "${controls[@]}"
+    ((LAST_CHANGED == 0)) || fail "the second run with controls changed $LAST_CHANGED task(s)"
+    play controls-off apply.yml
+    [[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "without controls 10-auditfleet-base.rules is still there"
+fi
+# the rest of the test needs the distribution's rules back (it has the -D line)
+cp -a "$WORK/snap/rules.d/." "$RULES_D/"
+augenrules --load >/dev/null
+
+# ---- 7. state absent --------------------------------------------------------------------------
+say "7. state absent: the test's rule sets are removed and unloaded"
+play absent apply.yml -e test_state=absent
+((LAST_CHANGED > 0)) || fail "state absent changed nothing"
+compgen -G "$RULES_D/*afit-role*" >/dev/null && fail "rule files of the test are left: $(compgen -G "$RULES_D/*afit-role*")"
+auditctl -l | grep -q afit_role && fail "rules of the test are still loaded"
+play absent-2 apply.yml -e test_state=absent
+((LAST_CHANGED == 0)) || fail "state absent is not idempotent"
+
+say "PASS: first run ${first_seconds}s, second run ${second_seconds}s (changed=0)"
