@@ -60,8 +60,8 @@ options:
     description:
       - Return at most this many kill reports and this many events, the most recent ones.
         C(auditd_log_summary) then says C(truncated) and still counts all.
-      - V(0) returns everything. Mind the controller's memory: every host's facts are kept
-        there (a kill report takes about 2 KiB).
+      - V(0) returns everything. Mind the controller's memory, which keeps every host's facts
+        (a kill report takes about 2 KiB).
     type: int
     default: 1000
   cursor:

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: kill_report_markdown
+author: auditfleet developers
+version_added: 0.1.0
+short_description: A fleet kill report as Markdown
+description:
+  - Renders the output of P(auditfleet.auditd.fleet_kill_report#filter) as a Markdown
+    document (GitHub-flavoured tables) - a title, a summary with warnings (hosts that did not
+    answer, hosts whose reports were cut by C(max_events), lost audit records), tables per host,
+    per login user, per signal and per command, the kills sorted by time, the probes (signal 0)
+    apart, and the hosts that failed or were unreachable with their reason.
+  - P(auditfleet.auditd.kill_report_html#filter) renders the same content as HTML.
+  - Text from the logs is untrusted. Markdown punctuation in it (C(|), C(*), C(_), C(`),
+    C([), C(]), C(<), C(>), C(&), C(~), C($), C(\)) is escaped with a backslash, so it can
+    neither split a table cell nor make links, HTML or emphasis. Newlines in a cell become
+    C(<br>); other control characters are shown as C(\xNN).
+  - A list of kill reports is aggregated first, with the defaults of
+    P(auditfleet.auditd.fleet_kill_report#filter).
+options:
+  _input:
+    description:
+      - A fleet report (from P(auditfleet.auditd.fleet_kill_report#filter)), its JSON text
+        (O(auditfleet.auditd.fleet_kill_report#filter:format=json), or C(kill_report.json) read back),
+        or a list of kill reports.
+    type: raw
+    required: true
+  title:
+    description: The title of the document.
+    type: str
+    default: Fleet kill report
+  max_rows:
+    description:
+      - Show at most this many kills (and this many probes), the most recent ones, and say
+        how many were left out. V(0) shows all of them.
+    type: int
+    default: 0
+"""
+
+EXAMPLES = r"""
+- name: Write the fleet report as Markdown
+  ansible.builtin.copy:
+    content: "{{ fleet | auditfleet.auditd.kill_report_markdown(title='Kills on the web tier') }}"
+    dest: /srv/reports/kill_report.md
+    mode: "0640"
+  delegate_to: localhost
+
+- name: The 50 most recent kills of one host, as Markdown
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.auditd_kill_reports | auditfleet.auditd.kill_report_markdown(max_rows=50) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The Markdown document.
+  type: str
+  sample: |
+    # Fleet kill report
+
+    - Generated: 2026-11-26T10:00:00Z
+    - Hosts: 3 targeted, 2 answered, 1 failed or unreachable
+    ...
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetreport import (
+    document, fleet_input, int_option, render_markdown, untrusted)
+
+NAME = "auditfleet.auditd.kill_report_markdown"
+
+
+def kill_report_markdown(data, title="Fleet kill report", max_rows=0):
+    try:
+        report = fleet_input(data, NAME)
+        blocks = document(report, title=str(title), max_rows=int_option(max_rows, "max_rows", NAME))
+        return untrusted(render_markdown(blocks))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"kill_report_markdown": kill_report_markdown}
