@@ -291,7 +291,7 @@ def test_old_login_format_keeps_the_new_auid():
 def test_sources_lines_bytes_fileobj_and_paths(tmp_path):
     lines = kill_event("1700000000.000", 1)
     assert len(list(parse_events(lines))) == 1
-    assert len(list(parse_events([l.encode() + b"\n" for l in lines]))) == 1
+    assert len(list(parse_events([line.encode() + b"\n" for line in lines]))) == 1
     assert len(list(parse_events(io.BytesIO(text(lines).encode())))) == 1
     assert len(list(parse_events(io.StringIO(text(lines))))) == 1
     path = tmp_path / "audit.log.1.gz"

@@ -2,7 +2,7 @@
 
 run_module() runs the module's main() in this process with the given arguments, exactly as
 Ansible would (AnsibleModule reads them, the result is the JSON the module prints), for
-ansible-core 2.16 (basic._ANSIBLE_ARGS) and 2.19+ (ansible.module_utils.testing).
+ansible-core 2.16 and 2.19+ (tests/lib/modulerun.py).
 
 HostState is everything of the host's audit configuration a test could change: the files of
 /etc/audit/rules.d (bytes, mode, owner), /etc/audit/audit.rules and its .prev copy, and the
@@ -12,7 +12,6 @@ it, and at the end puts back whatever differs and checks that the host is exactl
 This file also tests the harness itself.
 """
 import contextlib
-import io
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ import tempfile
 
 import pytest
 
-from tests.lib import liveaudit
+from tests.lib import liveaudit, modulerun
 from tests.lib.auditlock import audit_test_lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -47,59 +46,9 @@ needs_audit = pytest.mark.skipif(REASON is not None, reason="real auditd needed:
 # Running the module
 # --------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
-    except ImportError:
-        patch_module_args = None
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    from ansible.module_utils import basic
-    saved = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = saved
-
-
-def _clear_warnings():
-    from ansible.module_utils.common import warnings
-    for name in ("_global_warnings", "_global_deprecations"):
-        store = getattr(warnings, name, None)
-        if store is not None:
-            store.clear()
-
-
-def _warning_text(w):
-    if isinstance(w, dict):
-        return w.get("msg") or w.get("message") or json.dumps(w)
-    return str(w)
-
-
 def run_module(args, check_mode=False, diff=False):
     """Run audit_rule's main() with ARGS; return the module's result (dict, 'failed' if it did)."""
-    from ansible_collections.auditfleet.auditd.plugins.modules import audit_rule
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    _clear_warnings()
-    out = io.StringIO()
-    with _module_args(args), contextlib.redirect_stdout(out):
-        try:
-            audit_rule.main()
-        except SystemExit:
-            pass
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    assert lines, "the module printed nothing"
-    result = json.loads(lines[-1])
-    result["warnings"] = [_warning_text(w) for w in result.get("warnings", [])]
-    return result
+    return modulerun.run_module("audit_rule", args, check_mode=check_mode, diff=diff)
 
 
 RUN_IN_SUBPROCESS = r"""
