@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# molecule.sh [MOLECULE ARGS...]: run Molecule on the fleet scenario (tests/fleet/molecule/),
+# e.g. `tests/fleet/molecule.sh test`, `... list`, `... create`, `... destroy`.
+# Molecule finds its scenarios in the current directory, and the role under test is
+# auditfleet.auditd.auditd_syscall, so this wrapper cds into tests/fleet and makes sure
+# build/collections/ansible_collections/auditfleet/auditd links to this checkout
+# (molecule.yml points ANSIBLE_COLLECTIONS_PATH there). Ansible and Molecule come from
+# ANSIBLE_BIN_DIR if set, else PATH.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+if [ -n "${ANSIBLE_BIN_DIR:-}" ]; then export PATH="$ANSIBLE_BIN_DIR:$PATH"; fi
+command -v molecule >/dev/null || { echo "molecule.sh: no molecule in ANSIBLE_BIN_DIR or PATH (pip install -r tests/fleet/requirements.txt)" >&2; exit 2; }
+link=$ROOT/build/collections/ansible_collections/auditfleet/auditd
+if [ ! -L "$link" ]; then
+  mkdir -p "$(dirname "$link")"
+  ln -s "$ROOT" "$link"
+fi
+cd "$HERE"
+exec molecule "$@"
