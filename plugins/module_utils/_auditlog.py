@@ -550,6 +550,10 @@ def _fields(type_name, raw, interpret):
             head_text = raw[:pos]
             if type_name == "SYSCALL":
                 head = _syscall_head(head_text, interpret)
+            elif " " not in head_text and head_text[head_text.find("=") + 1:].isdigit():
+                # one number per event, such as OBJ_PID's opid=
+                name, _sep, value = head_text.partition("=")
+                head = {name: _interpret_value(name, value) if interpret else value}
             else:
                 head = _fast_fields(head_text, interpret)
             if head is not None:
