@@ -1,0 +1,124 @@
+# auditfleet.auditd: test and lint entry points. CI runs `make test` (through .ci/run).
+#
+#   make venv          Debian packages, auditd running, one virtualenv per ansible-core toolchain
+#   make lint          ruff, changelog and plugin-doc lint, ansible-lint (production profile)
+#   make sanity        ansible-test sanity
+#   make unit          pytest tests/unit
+#   make integration   tests/integration/targets (tests/integration/run.sh)
+#   make test          all of the above for every toolchain, then a PASS/FAIL/NOT RUN summary
+#   make clean         remove build trees and caches (make distclean: the toolchains too)
+#
+# Toolchains: ANSIBLE_VERSIONS (default 2.16 2.21), e.g. `make unit ANSIBLE_VERSIONS=2.21`.
+# Per-toolchain targets run one step without the summary: ansible-lint-X.Y, sanity-X.Y, unit-X.Y,
+# integration-X.Y; extra arguments through ARGS, e.g. `make sanity-2.16 ARGS='--test pep8'`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+ANSIBLE_VERSIONS ?= 2.16 2.21
+VENV := $(CURDIR)/.venv
+STAGE := tools/stage.sh
+ARGS ?=
+# Stage results of this make run (several people may run make in this tree at once).
+export STAGE_RESULTS ?= $(CURDIR)/build/stages.$(shell echo $$PPID).tsv
+# Tool caches stay inside the checkout (ignored by git) instead of the home directory.
+export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.cache/hypothesis
+export RUFF_CACHE_DIR := $(CURDIR)/.cache/ruff
+
+# Run one toolchain's command with its bin/ first in PATH (ansible-lint warns otherwise).
+in_venv = PATH="$(VENV)/ansible-$(1)/bin:$$PATH"
+# This checkout as ansible_collections/auditfleet/auditd (the layout tests/conftest.py keeps),
+# so that ansible-lint and ansible-doc resolve auditfleet.auditd.* names.
+COLLECTIONS := $(CURDIR)/build/collections
+COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
+
+.PHONY: help venv lint sanity unit integration test clean distclean lint-static
+.PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
+
+help:
+	@sed -n '2,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+venv:
+	tools/testenv.sh $(ANSIBLE_VERSIONS)
+
+# ---- one stage each, recorded by tools/stage.sh ------------------------------------------------
+
+# ruff, antsibull-changelog lint and antsibull-docs plugin-doc lint: one run is enough; they use
+# the newest toolchain that could be built (ansible-doc of that ansible-core reads the docs).
+lint-static:
+	@v=""; for c in $(ANSIBLE_VERSIONS); do [[ -x "$(VENV)/ansible-$$c/bin/ruff" ]] && v=$$c; done; \
+	 [[ -n "$$v" ]] || { echo "no toolchain in $(VENV): run make venv"; exit 1; }; \
+	 echo "ruff, antsibull-changelog and antsibull-docs from .venv/ansible-$$v"; \
+	 export PATH="$(VENV)/ansible-$$v/bin:$$PATH"; \
+	 failed=(); \
+	 ruff --version; ruff check --output-format concise . || failed+=(ruff); \
+	 antsibull-changelog lint || failed+=(antsibull-changelog); \
+	 antsibull-docs lint-collection-docs --plugin-docs . || failed+=(antsibull-docs); \
+	 (( $${#failed[@]} == 0 )) || { echo "lint failed: $${failed[*]}"; exit 1; }
+
+$(COLL_LINK):
+	mkdir -p $(@D)
+	ln -sfn $(CURDIR) $@
+
+# build/ is in .ansible-lint's exclude_paths, so the link does not make ansible-lint loop.
+$(addprefix ansible-lint-,$(ANSIBLE_VERSIONS)): ansible-lint-%: | $(COLL_LINK)
+	$(call in_venv,$*) ansible-lint --nocolor --version
+	$(call in_venv,$*) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --nocolor --profile production $(ARGS)
+
+$(addprefix sanity-,$(ANSIBLE_VERSIONS)): sanity-%:
+	tools/ansible_test_sanity.sh $* $(ARGS)
+
+# (Static pattern rules: make applies no pattern rule to a .PHONY target.)
+# pytest exits 5 when it collects nothing; that is only accepted while tests/unit has no test files.
+$(addprefix unit-,$(ANSIBLE_VERSIONS)): unit-%:
+	@if [[ -z "$$(find tests/unit -name 'test_*.py' -print -quit)" ]]; then \
+	   echo "unit (ansible-core $*): no test files in tests/unit yet: nothing to run"; \
+	 else \
+	   $(call in_venv,$*) python -m pytest -p no:cacheprovider --rootdir "$(CURDIR)" -ra tests/unit $(ARGS); \
+	 fi
+
+$(addprefix integration-,$(ANSIBLE_VERSIONS)): integration-%:
+	tests/integration/run.sh $* $(ARGS)
+
+# ---- aggregate targets: every stage runs, then the summary decides ----------------------------
+
+lint: venv
+	@$(STAGE) --reset
+	@$(STAGE) "lint (ruff, docs, changelog)" - -- $(MAKE) lint-static
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "ansible-lint $$v" $$v -- $(MAKE) ansible-lint-$$v; done
+	@$(STAGE) --summary
+
+sanity unit integration: venv
+	@$(STAGE) --reset
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "$@ $$v" $$v -- $(MAKE) $@-$$v; done
+	@$(STAGE) --summary
+
+test:
+	@$(STAGE) --reset
+	@$(STAGE) "venv" - -- $(MAKE) venv
+	@$(STAGE) "lint (ruff, docs, changelog)" - -- $(MAKE) lint-static
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "ansible-lint $$v" $$v -- $(MAKE) ansible-lint-$$v; done
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "sanity $$v" $$v -- $(MAKE) sanity-$$v; done
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "unit $$v" $$v -- $(MAKE) unit-$$v; done
+	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "integration $$v" $$v -- $(MAKE) integration-$$v; done
+	@$(STAGE) --summary
+
+# ---- targets the lead adds here --------------------------------------------------------------
+# demo:         (lead) run playbooks/demo against localhost
+# bench:        (lead) parser benchmarks from bench/ (not part of `make test`)
+# bench-facts:  (lead) audit_facts benchmark
+# test-fleet:   (lead) fleet scenarios on tests/fleet VMs; .ci/run calls it after `make test`
+# bench-fleet:  (lead) fleet benchmarks
+# A new target that needs a toolchain: depend on `venv` and use $(call in_venv,X.Y) or
+# $(VENV)/ansible-X.Y/bin/...; to get a line in a summary, wrap it as
+#   @$(STAGE) --reset; $(STAGE) "NAME" X.Y -- $(MAKE) TARGET; $(STAGE) --summary
+# ---------------------------------------------------------------------------------------------
+
+clean:
+	rm -rf build .cache tests/output .hypothesis .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -path ./.git -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf .venv

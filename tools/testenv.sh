@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Idempotent test bootstrap, called by `make venv` (and so by `make test`):
+#   1. Debian packages the tests need (auditd, python3-audit, shellcheck for ansible-test sanity),
+#   2. auditd running (unit and integration tests read what it writes),
+#   3. one virtualenv per ansible-core toolchain under .venv/, from tests/requirements/ansible-X.Y.txt.
+# Usage: tools/testenv.sh [X.Y ...]   (default: 2.16 2.21)
+# A toolchain that cannot be built here (no suitable Python) is not an error: it is reported loudly
+# as NOT RUN and recorded in .venv/ansible-X.Y.notrun, which tools/stage.sh turns into NOT RUN stages.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENVS="$ROOT/.venv"
+PYENV_VERSIONS="${PYENV_ROOT:-$HOME/.pyenv}/versions"
+
+log() { printf '[testenv] %s\n' "$*"; }
+
+# Python minor versions each toolchain may use, preferred first.
+# 2.16: Python 3.11 (the machine's default, inside ansible-core 2.16's controller range 3.10-3.12).
+# 2.21: the newest Python inside ansible-core 2.21's controller range 3.12-3.14.
+python_candidates() {
+    case "$1" in
+        2.16) echo "3.11" ;;
+        2.21) echo "3.14 3.13 3.12" ;;
+        *) return 1 ;;
+    esac
+}
+
+# Newest installed CPython X.Y.Z for minor version X.Y: pyenv first, then the system.
+find_python() {
+    local minor=$1 best="" p
+    for p in "$PYENV_VERSIONS/$minor".*/bin/python"$minor"; do
+        [[ -x "$p" ]] || continue
+        # only plain releases (3.11.7), not 3.11.7t or 3.11-dev
+        [[ "$(basename "$(dirname "$(dirname "$p")")")" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || continue
+        best=$(printf '%s\n%s\n' "$best" "$p" | sed '/^$/d' | sort -V | tail -n 1)
+    done
+    if [[ -z "$best" ]] && command -v "python$minor" >/dev/null && "python$minor" -c '' 2>/dev/null; then
+        best=$(command -v "python$minor")
+    fi
+    [[ -n "$best" ]] && echo "$best"
+}
+
+ensure_packages() {
+    local missing=() pkg
+    for pkg in auditd python3-audit shellcheck; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        log "Debian packages present: auditd python3-audit shellcheck"
+        return
+    fi
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # DPkg::Lock::Timeout: wait for another apt run on this machine instead of failing at once.
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    # policy-rc.d may forbid starting services during apt here; auditd is started below instead.
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}
+
+auditd_running() {
+    # auditctl -s reports the pid of the audit daemon the kernel talks to (0: none).
+    local pid
+    pid=$(LC_ALL=C auditctl -s 2>/dev/null | awk '$1 == "pid" {print $2}')
+    [[ -n "$pid" && "$pid" != 0 ]] && kill -0 "$pid" 2>/dev/null
+}
+
+ensure_auditd() {
+    if auditd_running; then
+        log "auditd is running"
+        return
+    fi
+    # Without systemd, start the daemon alone: /etc/init.d/auditd start would also run
+    # `auditctl -R /etc/audit/audit.rules`, which replaces every rule loaded in the kernel
+    # (other tests' rules included); tests load the rules they need themselves.
+    # Held: the machine-wide test lock (tests/lib/auditlock.py), as for any auditd (re)start;
+    # flock -o so the daemon does not keep it. The daemon's output goes to a file, so that it
+    # cannot hold CI's output pipe open.
+    local lock=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock} out="$ROOT/build/auditd-start.log"
+    mkdir -p "$ROOT/build"
+    if [[ -d /run/systemd/system ]]; then
+        log "starting auditd (systemctl start auditd)"
+        flock -o "$lock" systemctl start auditd </dev/null >"$out" 2>&1 || { cat "$out"; return 1; }
+    else
+        log "starting auditd (/sbin/auditd)"
+        flock -o "$lock" "$(command -v auditd || echo /sbin/auditd)" </dev/null >"$out" 2>&1 || { cat "$out"; return 1; }
+    fi
+    for _ in $(seq 1 50); do
+        auditd_running && { log "auditd is running"; return; }
+        sleep 0.2
+    done
+    log "ERROR: auditd did not start; its output and auditctl -s follow"
+    cat "$out"
+    auditctl -s
+    return 1
+}
+
+# Build .venv/ansible-X.Y unless its stamp matches the requirements file and interpreter.
+ensure_venv() {
+    local ver=$1 req="$ROOT/tests/requirements/ansible-$1.txt" dir="$VENVS/ansible-$1"
+    local notrun="$VENVS/ansible-$1.notrun" python="" minor stamp
+    [[ -f "$req" ]] || { log "ERROR: no requirements file $req"; return 1; }
+    for minor in $(python_candidates "$ver"); do
+        python=$(find_python "$minor") && break
+    done
+    if [[ -z "$python" ]]; then
+        local reason
+        reason="no Python $(python_candidates "$ver" | tr ' ' '/') found in $PYENV_VERSIONS or PATH"
+        printf '%s\n' "$reason" >"$notrun"
+        printf '\n!!!!!!!!\nNOT RUN: ansible-core %s toolchain (lint, sanity, unit, integration) because %s\n!!!!!!!!\n\n' \
+            "$ver" "$reason"
+        return 0
+    fi
+    rm -f "$notrun"
+    stamp="$(sha256sum "$req" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])') $python"
+    if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]] && "$dir/bin/python" -c '' 2>/dev/null; then
+        log "ansible-$ver: up to date ($dir, $("$dir/bin/python" -V))"
+        return
+    fi
+    log "ansible-$ver: building $dir with $python"
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+    # The file pins every package, so no resolver run is needed; pip check proves it is complete.
+    # -qq: this machine's pip config names index directories that may not exist (a warning per package).
+    "$dir/bin/python" -m pip install -qq --no-deps --no-input -r "$req"
+    "$dir/bin/python" -m pip check
+    printf '%s\n' "$stamp" >"$dir/.stamp"   # written last: an interrupted build is redone
+    log "ansible-$ver: ready ($("$dir/bin/ansible" --version | head -n 1))"
+}
+
+main() {
+    local versions=("$@")
+    ((${#versions[@]})) || versions=(2.16 2.21)
+    ensure_packages
+    ensure_auditd
+    mkdir -p "$VENVS"
+    # Several people may run make in this tree at once: one venv build at a time.
+    exec 9>"$VENVS/.lock"
+    flock 9
+    local v
+    for v in "${versions[@]}"; do
+        ensure_venv "$v"
+    done
+}
+
+main "$@"
