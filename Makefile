@@ -7,6 +7,9 @@
 #   make integration   tests/integration/targets (tests/integration/run.sh)
 #   make test          all of the above for every toolchain, then a PASS/FAIL/NOT RUN summary
 #   make clean         remove build trees and caches (make distclean: the toolchains too)
+#   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
+#   make bench         parser benchmark (LOG=/path/audit.log for an existing log); make bench-facts
+#   make test-fleet    the fleet scenarios on 4 qemu VMs; make bench-fleet the fleet benchmark
 #
 # Toolchains: ANSIBLE_VERSIONS (default 2.16 2.21), e.g. `make unit ANSIBLE_VERSIONS=2.21`.
 # Per-toolchain targets run one step without the summary: ansible-lint-X.Y, sanity-X.Y, unit-X.Y,
@@ -35,10 +38,11 @@ COLLECTIONS := $(CURDIR)/build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
+.PHONY: demo bench bench-facts test-fleet bench-fleet
 .PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,16s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv:
 	tools/testenv.sh $(ANSIBLE_VERSIONS)
@@ -105,16 +109,34 @@ test:
 	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "integration $$v" $$v -- $(MAKE) integration-$$v; done
 	@$(STAGE) --summary
 
-# ---- targets the lead adds here --------------------------------------------------------------
-# demo:         (lead) run playbooks/demo against localhost
-# bench:        (lead) parser benchmarks from bench/ (not part of `make test`)
-# bench-facts:  (lead) audit_facts benchmark
-# test-fleet:   (lead) fleet scenarios on tests/fleet VMs; .ci/run calls it after `make test`
-# bench-fleet:  (lead) fleet benchmarks
-# A new target that needs a toolchain: depend on `venv` and use $(call in_venv,X.Y) or
-# $(VENV)/ansible-X.Y/bin/...; to get a line in a summary, wrap it as
-#   @$(STAGE) --reset; $(STAGE) "NAME" X.Y -- $(MAKE) TARGET; $(STAGE) --summary
-# ---------------------------------------------------------------------------------------------
+# ---- the demo, benchmarks and the fleet -----------------------------------------------------
+
+# The README's main job: deploy the kill rule to localhost, kill a process as another user with
+# a login uid, print the kill report. KEEP=1 keeps what it adds. tools/demo.sh installs what it
+# needs itself (it reuses .venv/ansible-2.16 when make venv made it).
+KEEP ?= 0
+demo:
+	KEEP="$(KEEP)" tools/demo.sh $(ARGS)
+
+# Benchmarks print figures; they assert nothing. LOG=/path/audit.log benchmarks an existing log.
+BENCH_PY = $(VENV)/ansible-2.16/bin/python
+LOG ?=
+bench: venv
+	$(BENCH_PY) bench/bench_parser.py $(if $(LOG),--log "$(LOG)") $(ARGS)
+
+bench-facts: venv
+	$(BENCH_PY) bench/bench_facts.py $(ARGS)
+
+# The fleet: four qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).
+# Always tears the VMs down. .ci/run runs it after `make test`.
+FLEET_ANSIBLE = ANSIBLE_BIN_DIR=$(VENV)/ansible-2.16/bin
+test-fleet: venv
+	@$(STAGE) --reset
+	@$(STAGE) "fleet scenarios (4 VMs)" 2.16 -- env $(FLEET_ANSIBLE) tests/fleet/run.sh $(ARGS)
+	@$(STAGE) --summary
+
+bench-fleet: venv
+	$(FLEET_ANSIBLE) $(BENCH_PY) bench/bench_fleet.py $(ARGS)
 
 clean:
 	rm -rf build .cache tests/output .hypothesis .pytest_cache .ruff_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: fleet_kill_report
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: One kill report for a whole fleet, from the kill reports of every host
 description:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: kill_report_csv
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: A fleet kill report, or kill reports, as CSV
 description:

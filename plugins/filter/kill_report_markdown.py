@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: kill_report_markdown
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: A fleet kill report as Markdown
 description:

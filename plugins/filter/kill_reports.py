@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: kill_reports
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: Who killed which process, from Linux audit log text or events
 description:
@@ -58,47 +58,113 @@ _value:
   type: list
   elements: dict
   contains:
-    event_id: {description: "C(seconds.milliseconds:serial) of the event.", type: str, sample: "1529507591.700:304"}
-    time: {description: ISO 8601 UTC time., type: str, sample: "2018-06-20T15:13:11.700Z"}
-    timestamp: {description: Epoch seconds., type: float}
-    node: {description: "The C(node=) name of the record, else V(null).", type: str}
-    host: {description: "The inventory host the report comes from; V(null) here (set by M(auditfleet.auditd.audit_facts))."}
-    key: {description: The first audit rule key, or V(null)., type: str}
-    keys: {description: All audit rule keys of the event., type: list, elements: str}
-    arch: {description: "Architecture of the killer (C(x86_64), C(i386), ...).", type: str}
-    syscall: {description: "C(kill), C(tkill) or C(tgkill).", type: str}
-    signal: {description: The signal number., type: int, sample: 9}
-    signal_name: {description: "The signal name (C(SIGKILL)); V(null) for signal 0.", type: str}
-    probe: {description: "True when the signal is 0: an existence check, not a kill.", type: bool}
+    event_id:
+      description: "C(seconds.milliseconds:serial) of the event."
+      type: str
+      sample: "1529507591.700:304"
+    time:
+      description: "ISO 8601 UTC time."
+      type: str
+      sample: "2018-06-20T15:13:11.700Z"
+    timestamp:
+      description: "Epoch seconds."
+      type: float
+    node:
+      description: "The C(node=) name of the record, else V(null)."
+      type: str
+    host:
+      description: "The inventory host the report comes from; V(null) here (set by M(auditfleet.auditd.audit_facts))."
+    key:
+      description: "The first audit rule key, or V(null)."
+      type: str
+    keys:
+      description: "All audit rule keys of the event."
+      type: list
+      elements: str
+    arch:
+      description: "Architecture of the killer (C(x86_64), C(i386), ...)."
+      type: str
+    syscall:
+      description: "C(kill), C(tkill) or C(tgkill)."
+      type: str
+    signal:
+      description: "The signal number."
+      type: int
+      sample: 9
+    signal_name:
+      description: "The signal name (C(SIGKILL)); V(null) for signal 0."
+      type: str
+    probe:
+      description: "True when the signal is 0: an existence check, not a kill."
+      type: bool
     target_pid:
       description:
         - The pid as the caller gave it, signed. V(-1234) is process group 1234, V(0) the
           caller's own group, V(-1) every process the caller may signal.
         - For tgkill the thread group id; for tkill the thread id.
       type: int
-    target_tid: {description: The thread id for tkill and tgkill, else V(null)., type: int}
-    scope: {description: "C(process), C(thread), C(process_group) or C(all).", type: str}
-    success: {description: Whether the syscall succeeded., type: bool}
-    exit: {description: The syscall's return value (0 or a negative errno)., type: int}
-    errno: {description: "C(EPERM), C(ESRCH), ... when it failed, else V(null).", type: str}
+    target_tid:
+      description: "The thread id for tkill and tgkill, else V(null)."
+      type: int
+    scope:
+      description: "C(process), C(thread), C(process_group) or C(all)."
+      type: str
+    success:
+      description: "Whether the syscall succeeded."
+      type: bool
+    exit:
+      description: "The syscall's return value (0 or a negative errno)."
+      type: int
+    errno:
+      description: "C(EPERM), C(ESRCH), ... when it failed, else V(null)."
+      type: str
     killer:
       description: The process that sent the signal.
       type: dict
       contains:
-        pid: {description: Its pid., type: int}
-        ppid: {description: Its parent's pid., type: int}
-        auid: {description: Login uid (who logged in, kept across sudo and su); V(null) when unset., type: int}
-        login_user: {description: Name of the login uid (from ENRICHED logs; else V(null))., type: str}
-        uid: {description: Real uid., type: int}
-        user: {description: Name of the uid (from ENRICHED logs; else V(null))., type: str}
-        euid: {description: Effective uid., type: int}
-        gid: {description: Real gid., type: int}
-        comm: {description: Command name (15 characters at most)., type: str}
-        exe: {description: Executable path., type: str}
-        tty: {description: Terminal, or V(null)., type: str}
-        ses: {description: Audit session id, or V(null) when unset., type: int}
-        cmdline: {description: The command line (PROCTITLE arguments joined by spaces)., type: str}
-        argv: {description: The command line as a list of arguments., type: list, elements: str}
+        pid:
+          description: "Its pid."
+          type: int
+        ppid:
+          description: "Its parent's pid."
+          type: int
+        auid:
+          description: "Login uid (who logged in, kept across sudo and su); V(null) when unset."
+          type: int
+        login_user:
+          description: "Name of the login uid (from ENRICHED logs; else V(null))."
+          type: str
+        uid:
+          description: "Real uid."
+          type: int
+        user:
+          description: "Name of the uid (from ENRICHED logs; else V(null))."
+          type: str
+        euid:
+          description: "Effective uid."
+          type: int
+        gid:
+          description: "Real gid."
+          type: int
+        comm:
+          description: "Command name (15 characters at most)."
+          type: str
+        exe:
+          description: "Executable path."
+          type: str
+        tty:
+          description: "Terminal, or V(null)."
+          type: str
+        ses:
+          description: "Audit session id, or V(null) when unset."
+          type: int
+        cmdline:
+          description: "The command line (PROCTITLE arguments joined by spaces)."
+          type: str
+        argv:
+          description: "The command line as a list of arguments."
+          type: list
+          elements: str
     targets:
       description:
         - One entry per process the kernel tried to signal (OBJ_PID records), possibly many
@@ -106,13 +172,27 @@ _value:
       type: list
       elements: dict
       contains:
-        pid: {description: Its pid., type: int}
-        comm: {description: Its command name., type: str}
-        uid: {description: Its uid., type: int}
-        user: {description: Name of its uid (ENRICHED logs)., type: str}
-        auid: {description: Its login uid, or V(null)., type: int}
-        login_user: {description: Name of its login uid (ENRICHED logs)., type: str}
-        ses: {description: Its audit session, or V(null)., type: int}
+        pid:
+          description: "Its pid."
+          type: int
+        comm:
+          description: "Its command name."
+          type: str
+        uid:
+          description: "Its uid."
+          type: int
+        user:
+          description: "Name of its uid (ENRICHED logs)."
+          type: str
+        auid:
+          description: "Its login uid, or V(null)."
+          type: int
+        login_user:
+          description: "Name of its login uid (ENRICHED logs)."
+          type: str
+        ses:
+          description: "Its audit session, or V(null)."
+          type: int
 """
 
 from ansible.errors import AnsibleFilterError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: audit_log
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: Read Linux audit logs on the controller as events or kill reports
 description:
@@ -43,7 +43,7 @@ options:
     type: bool
     default: false
 notes:
-  - Use C(query) (or O(ansible.builtin.lookup#lookup:wantlist=true)) to get a list.
+  - Use C(query) (or C(lookup) with C(wantlist=true)) to get a list.
   - Reading C(/var/log/audit) needs root (or the C(adm) group on Debian).
 """
 

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: audit_facts
-author: auditfleet developers
+author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: Who killed which process, and the state of auditd, as facts of each host
 description:
@@ -34,7 +34,6 @@ options:
     description: Keep only events with one of these audit rule keys (C(-k)). The log is then searched for the keys instead of read line by line.
     type: list
     elements: str
-    no_log: false
   syscalls:
     description: Keep only syscall events of these syscalls (names, for example C(kill), C(execve)).
     type: list
@@ -94,13 +93,18 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and return what it would do without changing the host.
     support: full
-    details: Reads everything; the cursor is not advanced.
+    details: Reads everything and returns the facts; the cursor is not advanced.
   diff_mode:
+    description: Returns details on what changed, when in diff mode.
     support: none
   facts:
+    description: Returns an C(ansible_facts) dictionary that updates the host's facts.
     support: full
   platform:
+    description: Target OS and families it runs on.
+    support: full
     platforms: posix
 notes:
   - Needs root (C(become=true)) to read C(/var/log/audit) and to run C(auditctl).
@@ -194,17 +198,40 @@ ansible_facts:
       returned: always
       type: dict
       contains:
-        files: {description: The files read and the offset each was read from., type: list, elements: dict}
-        read: {description: How the cursor placed the read., type: str}
-        bytes_read: {description: Bytes read from the files., type: int}
-        keys: {description: Matching events per audit rule key., type: dict}
-        matched_events: {description: Events that passed the filters., type: int}
-        total_kill_reports: {description: Kill reports found (before O(max_events))., type: int}
-        returned: {description: How many kill reports and events are returned., type: dict}
-        truncated: {description: True when O(max_events) left some out., type: bool}
-        held_back_records: {description: Records of events still open at the end of the log, kept for the next cursor run., type: int}
-        stats: {description: "The parser's counts: lines, records, events, and lines skipped or repaired, by reason.", type: dict}
-        cursor: {description: The cursor file and whether it was advanced., type: dict}
+        files:
+          description: "The files read and the offset each was read from."
+          type: list
+          elements: dict
+        read:
+          description: "How the cursor placed the read."
+          type: str
+        bytes_read:
+          description: "Bytes read from the files."
+          type: int
+        keys:
+          description: "Matching events per audit rule key."
+          type: dict
+        matched_events:
+          description: "Events that passed the filters."
+          type: int
+        total_kill_reports:
+          description: "Kill reports found (before O(max_events))."
+          type: int
+        returned:
+          description: "How many kill reports and events are returned."
+          type: dict
+        truncated:
+          description: "True when O(max_events) left some out."
+          type: bool
+        held_back_records:
+          description: "Records of events still open at the end of the log, kept for the next cursor run."
+          type: int
+        stats:
+          description: "The parser's counts: lines, records, events, and lines skipped or repaired, by reason."
+          type: dict
+        cursor:
+          description: "The cursor file and whether it was advanced."
+          type: dict
 """
 
 import os
