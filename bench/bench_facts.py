@@ -97,10 +97,10 @@ def main():
 
         print("log: %s (%.1f MiB), then %.1f MiB appended (%.2f%%)"
               % (source, size / 1048576.0, appended / 1048576.0, 100.0 * appended / size))
-        print("%-26s %8s %8s %9s %9s %10s %10s" % ("run", "wall s", "CPU s", "MiB/s", "RSS MiB",
-                                                  "kills", "read MiB"))
-        for name, (wall, cpu, rss, res) in (("full pass, keys=[%s]" % args.key, full),
-                                             ("cursor run after +1%", incremental)):
+        print("%-26s %8s %8s %9s %9s %10s %10s"
+              % ("run", "wall s", "CPU s", "MiB/s", "RSS MiB", "kills", "read MiB"))
+        runs = (("full pass, keys=[%s]" % args.key, full), ("cursor run after +1%", incremental))
+        for name, (wall, cpu, rss, res) in runs:
             summary = res["summary"]
             read = summary["bytes_read"] / 1048576.0
             print("%-26s %8.2f %8.2f %9.1f %9.1f %10d %10.1f"

@@ -22,11 +22,12 @@ options:
     type: list
     elements: str
   report:
-    description: What to return for each event.
+    description:
+      - What to return for each event.
+      - V(events) returns every event (see P(auditfleet.auditd.audit_events#filter) for the fields).
+      - V(kill) returns kill reports of kill, tkill and tgkill events (see P(auditfleet.auditd.kill_reports#filter)).
     type: str
-    choices:
-      events: every event (see P(auditfleet.auditd.audit_events#filter) for the fields)
-      kill: kill reports of kill, tkill and tgkill events (see P(auditfleet.auditd.kill_reports#filter))
+    choices: [events, kill]
     default: events
   keys:
     description: Keep only events with one of these audit rule keys.

@@ -751,8 +751,8 @@ class _Filter(object):
         self.since = since
         self.until = until
         self.syscalls = frozenset(syscalls) if syscalls else None
-        self.active = any(x is not None for x in (self.keys, self.types, self.since,
-                                                   self.until, self.syscalls))
+        self.active = any(x is not None for x in (
+            self.keys, self.types, self.since, self.until, self.syscalls))
 
     def accepts(self, pending):
         if self.since is not None or self.until is not None:
@@ -924,7 +924,8 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                     pending = open_events[key] = _Open(node or None, event_id, int(sec))
                     if len(open_events) > max_open:
                         stats.repair("events_closed_early")
-                        oldest = open_events.pop(next(iter(open_events)))
+                        # the first key is the oldest event: dicts keep insertion order
+                        oldest = open_events.pop(next(iter(open_events), None))
                         oldest.closed_by = "limit"
                         yield oldest
                 pending.records.append((rtype, body))

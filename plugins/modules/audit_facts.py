@@ -48,12 +48,11 @@ options:
     description: Keep only events at or before this time (same forms as O(since)).
     type: str
   report:
-    description: What to return.
+    description:
+      - What to return. V(kill) returns kill reports (fact C(auditd_kill_reports)), V(events) the
+        matching events (fact C(auditd_events)), V(both) both.
     type: str
-    choices:
-      kill: kill reports (fact C(auditd_kill_reports))
-      events: matching events (fact C(auditd_events))
-      both: both
+    choices: [kill, events, both]
     default: kill
   max_events:
     description:

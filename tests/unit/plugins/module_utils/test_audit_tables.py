@@ -44,9 +44,9 @@ def test_every_arch_and_machine_names_a_known_table():
 
 
 def test_committed_tables_are_what_libaudit_gives():
-    res = subprocess.run(["/usr/bin/python3", "-c", "import audit"], stderr=subprocess.PIPE)
+    res = subprocess.run(["/usr/bin/python3", "-c", "import audit"], stderr=subprocess.PIPE, check=False)
     if res.returncode != 0:
         pytest.skip("python3-audit (libaudit bindings) is not installed for /usr/bin/python3")
     res = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "gen_audit_tables.py"), "--check"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     assert res.returncode == 0, res.stdout

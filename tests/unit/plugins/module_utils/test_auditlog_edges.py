@@ -74,7 +74,7 @@ def test_one_kill_event_decoded():
 def test_node_prefix_groups_per_node():
     # the same timestamp and serial on two nodes are two events
     lines = kill_event("1700000000.100", 7, node="web1") + kill_event("1700000000.100", 7, node="db2")
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert sorted(ev["node"] for ev in evs) == ["db2", "web1"]
     assert all(len(ev["records"]) == 3 for ev in evs)
 
@@ -83,7 +83,7 @@ def test_interleaved_events_are_kept_apart():
     a = kill_event("1700000000.100", 1)
     b = kill_event("1700000000.100", 2, a0="7d0")
     lines = [a[0], b[0], a[1], b[1], a[2], b[2]]
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert [ev["serial"] for ev in evs] == [1, 2]
     reps = list(kill_reports(text(lines)))
     assert [r["target_pid"] for r in reps] == [1000, 2000]
@@ -92,7 +92,7 @@ def test_interleaved_events_are_kept_apart():
 def test_serial_rollover_does_not_merge_events():
     lines = kill_event("1700000000.100", 4294967295) + kill_event("1700000000.101", 0) + \
         kill_event("1700000000.102", 1)
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert [ev["serial"] for ev in evs] == [4294967295, 0, 1]
 
 
@@ -100,7 +100,7 @@ def test_event_without_proctitle_completes_on_timeout_and_at_end():
     lines = [syscall("1700000000.000", 1),                  # never gets a PROCTITLE
              obj_pid("1700000000.000", 1),
              syscall("1700000005.000", 2, key="(null)")]    # 5 s later: 1 cannot grow
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert [ev["serial"] for ev in evs] == [1, 2]
     assert evs[0]["types"] == ["SYSCALL", "OBJ_PID"]
 
@@ -108,7 +108,7 @@ def test_event_without_proctitle_completes_on_timeout_and_at_end():
 def test_late_record_after_timeout_is_a_separate_partial_event():
     lines = [syscall("1700000000.000", 1), syscall("1700000009.000", 2, key="(null)"),
              obj_pid("1700000000.000", 1), proctitle("1700000009.000", 2)]
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert [(ev["serial"], ev["types"]) for ev in evs] == [
         (1, ["SYSCALL"]), (2, ["SYSCALL", "PROCTITLE"]), (1, ["OBJ_PID"])]
 
@@ -118,7 +118,7 @@ def test_eoe_ends_an_event_and_standalone_types_stand_alone():
              "type=USER_START msg=audit(1700000000.001:2): pid=1 uid=0 auid=0 ses=1 "
              "msg='op=PAM:session_open acct=\"root\" exe=\"/usr/bin/sudo\" res=success'",
              "type=DAEMON_START msg=audit(1700000000.002:3): op=start ver=3.0.9 res=success"]
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert [ev["types"] for ev in evs] == [["SYSCALL", "EOE"], ["USER_START"], ["DAEMON_START"]]
     fields = evs[1]["records"][0]["fields"]
     assert fields["op"] == "PAM:session_open" and fields["acct"] == "root"
@@ -129,7 +129,7 @@ def test_login_record_stays_with_its_syscall():
     lines = ["type=LOGIN msg=audit(1700000000.000:9): pid=5 uid=0 subj=unconfined old-auid=4294967295 "
              "auid=1000 tty=(none) old-ses=4294967295 ses=4 res=1",
              syscall("1700000000.000", 9, nr=1, key="(null)"), proctitle("1700000000.000", 9)]
-    evs, _ = events(lines)
+    evs = events(lines)[0]
     assert len(evs) == 1 and evs[0]["types"] == ["LOGIN", "SYSCALL", "PROCTITLE"]
     login = evs[0]["records"][0]["fields"]
     assert login["old-auid"] is None and login["auid"] == 1000 and login["old-ses"] is None

@@ -60,7 +60,7 @@ def build_kill32(workdir):
     out = os.path.join(workdir, "kill32")
     res = subprocess.run([gcc, "-m32", "-O1", "-nostdlib", "-static", "-fno-pic",
                           "-fno-stack-protector", "-o", out, src],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     if res.returncode != 0:
         return None, "gcc -m32 cannot build here: %s" % res.stdout.strip()[-200:]
     return out, None
@@ -86,7 +86,7 @@ class Scenario(object):
 
     def killer(self, argv, **kwargs):
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, **kwargs)
+                              stderr=subprocess.STDOUT, universal_newlines=True, **kwargs, check=False)
         return proc
 
     def cleanup(self):
@@ -183,7 +183,7 @@ def live():
                     ex["sudo"] = dict(target=t.pid, signal=12, tcomm="sleep")
                     # 10. kill(-1): every process the test user may signal (only its two sleeps)
                     mine = [scen.sleeper(preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid))
-                            for _ in range(2)]
+                            for _sleeper in range(2)]
                     scen.killer([py, "-c", PY_KILL, "-1", "15"],
                                 preexec_fn=liveaudit.as_user(user.pw_uid, user.pw_gid, user.pw_uid))
                     ex["all"] = dict(target=-1, signal=15, members=sorted(p.pid for p in mine))

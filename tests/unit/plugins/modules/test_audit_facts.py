@@ -128,7 +128,7 @@ def test_status_loaded_rules_and_counts(keyed):
 
 def test_max_events_keeps_the_most_recent_and_says_truncated(keyed):
     key, kill = keyed
-    pids = [kill() for _ in range(3)]
+    pids = [kill(), kill(), kill()]
     wait_logged(key, pids)
     f = facts(key, max_events=2)["ansible_facts"]
     assert [r["target_pid"] for r in f["auditd_kill_reports"]] == pids[1:]

@@ -32,6 +32,7 @@ def host():
     with host_guard() as before:
         yield before
 
+
 HEADER = "## Managed by auditfleet.auditd (audit_rule name=%s)."
 
 
@@ -356,8 +357,11 @@ def test_without_kernel_audit_the_file_is_written_and_the_task_does_not_fail(hos
 
 def test_immutable_rules_write_the_file_load_nothing_and_ask_for_a_reboot(host, tmp_path, monkeypatch):
     real = _auditctl.get_status
-    immutable_status_ = lambda module, auditctl=None: dict(real(module, auditctl), enabled=2, immutable=True)  # noqa: E731
-    monkeypatch.setattr(_auditctl, "get_status", immutable_status_)
+
+    def immutable_status(module, auditctl=None):
+        return dict(real(module, auditctl), enabled=2, immutable=True)
+
+    monkeypatch.setattr(_auditctl, "get_status", immutable_status)
     key = liveaudit.new_key("afar")
     args = kill_args(key, rules_dir=str(tmp_path))
     res = ok(run_module(args))
@@ -370,7 +374,7 @@ def test_immutable_rules_write_the_file_load_nothing_and_ask_for_a_reboot(host, 
     monkeypatch.setattr(_auditctl, "get_status", real)
     loaded = ok(run_module(args))
     assert loaded["drift"] is True and loaded["loaded"] is True
-    monkeypatch.setattr(_auditctl, "get_status", immutable_status_)
+    monkeypatch.setattr(_auditctl, "get_status", immutable_status)
     done = ok(run_module(args))
     assert done["changed"] is False and done["reboot_required"] is False and done["pending"] == []
     gone = ok(run_module({"name": args["name"], "state": "absent", "rules_dir": str(tmp_path)}))

@@ -20,6 +20,7 @@ def host():
     with host_guard() as before:
         yield before
 
+
 K = "afar_bad"
 
 
