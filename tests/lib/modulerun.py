@@ -38,8 +38,11 @@ def _clear_warnings():
 
 
 def _warning_text(warning):
+    """A warning's text: a string up to ansible-core 2.18, a WarningSummary dict
+    ({"event": {"msg": ...}}) from 2.19 on."""
     if isinstance(warning, dict):
-        return warning.get("msg") or warning.get("message") or json.dumps(warning)
+        event = warning.get("event") if isinstance(warning.get("event"), dict) else warning
+        return event.get("msg") or event.get("message") or json.dumps(warning)
     return str(warning)
 
 
