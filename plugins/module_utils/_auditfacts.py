@@ -153,8 +153,7 @@ class _Reader(object):
                 if offset:
                     fobj.seek(offset)
                 before = self.stats.bytes
-                for block in _blocks_from_binary(fobj, self.stats, position, partial_tail=False):
-                    yield block
+                yield from _blocks_from_binary(fobj, self.stats, position, partial_tail=False)
                 self.bytes_read += self.stats.bytes - before
             self.last_path, self.last_offset, self.last_identity = path, position[0], identity
 
@@ -286,7 +285,7 @@ def collect(params, now=None):
             "files": [{"path": path, "offset": offset} for path, offset in plan],
             "read": how,
             "bytes_read": reader.bytes_read,
-            "keys": key_counts,
+            "key_counts": key_counts,
             "matched_events": stats.matched,
             "total_kill_reports": total_kills,
             "returned": {"kill_reports": len(kills), "events": len(events)},

@@ -251,8 +251,7 @@ def _blocks_from_text(text, stats):
 def _blocks_from_paths(paths, stats):
     for path in paths:
         with open_log(path) as fobj:
-            for block in _blocks_from_binary(fobj, stats):
-                yield block
+            yield from _blocks_from_binary(fobj, stats)
 
 
 def _is_path(value):

@@ -207,7 +207,7 @@ ansible_facts:
         bytes_read:
           description: "Bytes read from the files."
           type: int
-        keys:
+        key_counts:
           description: "Matching events per audit rule key."
           type: dict
         matched_events:

@@ -67,7 +67,7 @@ def facts(*events, truncated=False, total=None, lost=0):
         "auditd_kill_reports": reports,
         "auditd_status": {"enabled": 1, "failure": 1, "pid": 99, "backlog": 0, "backlog_limit": 8192,
                           "lost": lost, "rate_limit": 0, "available": True, "message": ""},
-        "auditd_log_summary": {"files": [], "keys": {"kill_rule": len(reports)},
+        "auditd_log_summary": {"files": [], "key_counts": {"kill_rule": len(reports)},
                                "total_kill_reports": total if total is not None else len(reports),
                                "truncated": truncated, "stats": {}},
     }

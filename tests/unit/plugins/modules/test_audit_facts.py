@@ -121,7 +121,7 @@ def test_status_loaded_rules_and_counts(keyed):
     assert f["auditd_status"]["available"] is True
     assert any(key in rule and "kill" in rule for rule in f["auditd_loaded_rules"])
     summary = f["auditd_log_summary"]
-    assert summary["keys"][key] >= 1 and summary["total_kill_reports"] >= 1
+    assert summary["key_counts"][key] >= 1 and summary["total_kill_reports"] >= 1
     assert summary["stats"]["skipped"] == {}
     assert result["changed"] is False
 
