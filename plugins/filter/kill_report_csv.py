@@ -20,14 +20,9 @@ description:
     quoted, lines end with CRLF. Booleans are C(true)/C(false); missing values are empty.
   - The input may also be a list of kill reports (from P(auditfleet.auditd.kill_reports#filter),
     the lookup or M(auditfleet.auditd.audit_facts)); it is written in the order given.
+extends_documentation_fragment:
+  - auditfleet.auditd.fleet_report.input
 options:
-  _input:
-    description:
-      - A fleet report (from P(auditfleet.auditd.fleet_kill_report#filter)), its JSON text
-        (O(auditfleet.auditd.fleet_kill_report#filter:format=json), or C(kill_report.json) read back),
-        or a list of kill reports.
-    type: raw
-    required: true
   probes:
     description:
       - Also write the probes (signal 0) that the fleet report keeps apart

@@ -21,24 +21,9 @@ description:
     C(<br>); other control characters are shown as C(\xNN).
   - A list of kill reports is aggregated first, with the defaults of
     P(auditfleet.auditd.fleet_kill_report#filter).
-options:
-  _input:
-    description:
-      - A fleet report (from P(auditfleet.auditd.fleet_kill_report#filter)), its JSON text
-        (O(auditfleet.auditd.fleet_kill_report#filter:format=json), or C(kill_report.json) read back),
-        or a list of kill reports.
-    type: raw
-    required: true
-  title:
-    description: The title of the document.
-    type: str
-    default: Fleet kill report
-  max_rows:
-    description:
-      - Show at most this many kills (and this many probes), the most recent ones, and say
-        how many were left out. V(0) shows all of them.
-    type: int
-    default: 0
+extends_documentation_fragment:
+  - auditfleet.auditd.fleet_report.input
+  - auditfleet.auditd.fleet_report.document
 """
 
 EXAMPLES = r"""
