@@ -955,7 +955,7 @@ def _key_needles(keys):
 
 # How far from a keyed record the other records of its event are looked for. The kernel
 # writes an event's records together; other events interleave only a little.
-KEYED_LOOKBACK = 4096
+KEYED_LOOKBACK = 1024
 KEYED_LOOKAHEAD = 1 << 18
 # node= prefix and record type come before msg=audit(...): how far into a line to look for it
 HEADER_SPAN = 320
@@ -969,12 +969,6 @@ def ends_event_cached(type_name):
     if ends is None:
         ends = _ENDS_CACHE[type_name] = ends_event(type_name)
     return ends
-
-
-def _whole_field(text, start, end):
-    """True when text[start:end] is a whole name=value token (not the tail of another)."""
-    return (start == 0 or text[start - 1] == " ") and (
-        end == len(text) or text[end] in " \n\x1d")
 
 
 def _records_before(previous, block, begin, tag, node, header):
@@ -1011,29 +1005,38 @@ def keyed_groups(blocks, keys, stats):
     needles = _key_needles(keys)
     wanted = frozenset(keys)
     header = _HEADER.match
+    ends_cache = _ENDS_CACHE
     previous = ""
     carried = []  # events still waiting for their last record at the previous block's end
 
     def follow(text, event, tag, start, limit):
-        """Append the records of EVENT found between START (a line end) and LIMIT; True
-        once its last one is in. The next line is tried first: records are usually adjacent."""
-        pos = text.find(tag, start + 1, min(start + 1 + HEADER_SPAN, limit))
-        if pos < 0:
-            pos = text.find(tag, start, limit)
-        while pos >= 0:
-            line_start = text.rfind("\n", 0, pos) + 1
-            line_end = text.find("\n", pos)
-            line_end = len(text) if line_end < 0 else line_end
+        """Append the records of EVENT found after START (the newline ending a line, -1 for
+        the start of TEXT) and before LIMIT; True once its last one is in. The next line is
+        tried first: an event's records are usually adjacent."""
+        records, node = event.records, event.node
+        while True:
+            # the next line, where the event's next record usually is
+            line_start = start + 1
+            pos = text.find(tag, line_start, line_start + HEADER_SPAN)
+            if pos < 0 or text.rfind("\n", line_start, pos) >= 0:  # not in the next line
+                pos = text.find(tag, line_start, limit)
+                if pos < 0:
+                    return False
+                line_start = text.rfind("\n", 0, pos) + 1
+            start = text.find("\n", pos)
+            if start < 0:
+                start = len(text)
             m = header(text, line_start)
-            if m is not None and m.group(1) == event.node:
+            if m is not None and m.group(1) == node:
                 rtype = m.group(2)
-                event.records.append((rtype, text[m.end():line_end]))
-                if ends_event_cached(rtype):
+                records.append((rtype, text[m.end():start]))
+                ends = ends_cache.get(rtype)
+                if ends is None:
+                    ends = ends_event_cached(rtype)
+                if ends:
                     return True
-            pos = text.find(tag, line_end + 1, min(line_end + 1 + HEADER_SPAN, limit))
-            if pos < 0:
-                pos = text.find(tag, line_end, limit)
-        return False
+            if start >= limit:
+                return False
 
     for block in blocks:
         complete = []  # (position of the keyed record, event)
@@ -1041,7 +1044,7 @@ def keyed_groups(blocks, keys, stats):
         done = set()
         for event, tag, budget in carried:
             done.add((event.node, event.event_id))
-            if follow(block, event, tag, 0, budget):
+            if follow(block, event, tag, -1, budget):
                 complete.append((-1, event))
             elif budget <= len(block):
                 event.closed_by = "timeout"  # looked as far as a key search looks
@@ -1059,9 +1062,11 @@ def keyed_groups(blocks, keys, stats):
                 if m is not None:
                     node, rtype, event_id = m.group(1, 2, 3)
                     body = block[m.end():line_end]
+                    end = pos + len(needle)
                     if (node, event_id) not in done and (
-                            _whole_field(block, pos, pos + len(needle)) if quoted
-                            else wanted.intersection(event_keys([(rtype, body)]))):
+                            # key="K" as a whole token, not the tail of another value
+                            (block[pos - 1] == " " and (end == len(block) or block[end] in " \n\x1d"))
+                            if quoted else wanted.intersection(event_keys([(rtype, body)]))):
                         done.add((node, event_id))
                         tag = "msg=audit(%s):" % event_id
                         event = _Open(node, event_id, int(m.group(4)))
