@@ -37,6 +37,24 @@ def _clear_warnings():
             store.clear()
 
 
+@contextlib.contextmanager
+def _as_target():
+    """From ansible-core 2.19 on, warn() hands warnings to the controller's display instead of the
+    module result once anything in the process has imported controller code (the filter tests do).
+    A module on a host is never the controller: say so while it runs."""
+    try:
+        from ansible.module_utils import _internal
+    except ImportError:  # ansible-core < 2.19
+        yield
+        return
+    saved = getattr(_internal, "is_controller", False)
+    _internal.is_controller = False
+    try:
+        yield
+    finally:
+        _internal.is_controller = saved
+
+
 def _warning_text(warning):
     """A warning's text: a string up to ansible-core 2.18, a WarningSummary dict
     ({"event": {"msg": ...}}) from 2.19 on."""
@@ -56,7 +74,7 @@ def run_module(name, args, check_mode=False, diff=False):
         args["_ansible_diff"] = True
     _clear_warnings()
     out = io.StringIO()
-    with module_args(args), contextlib.redirect_stdout(out):
+    with module_args(args), _as_target(), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:
