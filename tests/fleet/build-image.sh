@@ -159,6 +159,12 @@ chroot "$R" systemctl set-default multi-user.target
 # Timers that would take the dpkg lock or load the disk in the middle of a test.
 chroot "$R" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
   e2scrub_all.timer e2scrub_reap.service fstrim.timer
+# RefuseManualStop=yes, as auditd.service has on RHEL, Fedora, SUSE and Arch (Debian patches it
+# out): `systemctl stop|restart auditd` and Debian's `service auditd restart` are refused, as on
+# most of a real fleet, so the role's restart must take its signal path here. Not part of the
+# auditd package: it survives an `apt purge auditd`.
+mkdir -p "$R/etc/systemd/system/auditd.service.d"
+printf '[Unit]\nRefuseManualStop=yes\n' > "$R/etc/systemd/system/auditd.service.d/refuse-manual-stop.conf"
 : > "$R/etc/machine-id"
 rm -f "$R/var/lib/dbus/machine-id"
 

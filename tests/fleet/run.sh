@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # run.sh [SCENARIO...]: the fleet test stage (`make test-fleet`), see tests/fleet/README.md.
-# Builds the VM image (or reuses it), boots FLEET_N VMs (default 4), runs the scenario
+# Builds the VM image (or reuses it), runs the Molecule scenario (molecule/default: create boots
+# the fleet, converge, idempotence, verify; its VMs are kept for the scenarios, which saves a
+# boot), boots FLEET_N VMs (default 4) if Molecule did not leave them, runs the scenario
 # playbooks (default: every tests/fleet/scenarios/[0-9]*.yml in name order; or the ones
 # named, as paths or file names), and always stops the VMs, whatever happened.
 # Prints one timing line per phase and exits non-zero if any phase failed.
 # Knobs: FLEET_N, FLEET_WORKDIR, ANSIBLE_BIN_DIR (where ansible-playbook is; else PATH),
+# FLEET_MOLECULE (1: run Molecule first, installing it into ANSIBLE_BIN_DIR's venv from
+# requirements.txt if missing; 0: skip it; default 1 when all scenarios run, 0 when some are named),
 # FLEET_SCENARIO_TIMEOUT (s per scenario, 1800), FLEET_FAIL_FAST=1 (stop at the first failed
 # scenario; a failed 00-smoke always stops the run), FLEET_ANSIBLE_ARGS (extra arguments).
 set -euo pipefail
@@ -19,9 +23,15 @@ if [ -n "${ANSIBLE_BIN_DIR:-}" ]; then export PATH="$ANSIBLE_BIN_DIR:$PATH"; fi
 command -v ansible-playbook >/dev/null || {
   echo "fleet: no ansible-playbook in ANSIBLE_BIN_DIR or PATH" >&2; exit 2; }
 
+# One work dir for everything below (fleet.sh, Molecule's create/destroy, the scenarios).
+export FLEET_WORKDIR
+FLEET_WORKDIR=$(realpath -m "${FLEET_WORKDIR:-$HERE/.work}")
+
 # Scenarios to run.
 scenarios=()
+MOLECULE=${FLEET_MOLECULE:-1}
 if [ "$#" -gt 0 ]; then
+  MOLECULE=${FLEET_MOLECULE:-0}
   for s in "$@"; do
     if [ -f "$s" ]; then scenarios+=("$(realpath "$s")")
     elif [ -f "$HERE/scenarios/$s" ]; then scenarios+=("$HERE/scenarios/$s")
@@ -45,7 +55,7 @@ summary=()
 failed=0          # any phase failed
 n_pass=0 n_fail=0 # scenarios; a failed image/up/down phase counts as one failure too
 
-CHILD="" CURRENT="" UP=""
+CHILD="" CURRENT="" UP="" MOLECULE_RAN=""
 # phase NAME CMD...: run, time and record one phase; returns its status.
 # The command runs in the background and is waited for, so that a signal to this script
 # is handled at once (bash defers traps while a foreground command runs).
@@ -74,6 +84,13 @@ finish() {
     # For the log: memory per VM and whether every VM survived the scenarios.
     "$FLEET" status || echo "fleet: not every VM is up after the scenarios"
   fi
+  # Molecule's state says "created" after `test --destroy never`: its destroy (fleet.sh down and
+  # an empty instance config) puts it back to "not created", so that a later molecule.sh
+  # converge by hand does not look for VMs that are gone.
+  if [ -n "$MOLECULE_RAN" ]; then
+    "$HERE/molecule.sh" destroy >"$FLEET_WORKDIR/molecule-destroy.log" 2>&1 \
+      || echo "fleet: molecule destroy failed (see $FLEET_WORKDIR/molecule-destroy.log); fleet.sh down follows"
+  fi
   # Always stop the VMs; down is idempotent and stops only what this work dir started.
   phase down "$FLEET" down || rc=1
   echo "fleet: ==== summary"
@@ -98,11 +115,52 @@ interrupted() {
 trap finish EXIT
 trap interrupted INT TERM
 
-echo "fleet: $(ansible-playbook --version | head -n 1), N=$N, ${#scenarios[@]} scenario(s)"
+# Molecule comes from ANSIBLE_BIN_DIR (else PATH); if it is missing and ANSIBLE_BIN_DIR is a
+# virtualenv, the pins of requirements.txt are installed into it (--no-deps: every other pin
+# equals tests/requirements/ansible-2.16.txt, so nothing else changes; pip check proves it).
+ensure_molecule() {
+  command -v molecule >/dev/null && return 0
+  local py=${ANSIBLE_BIN_DIR:+$ANSIBLE_BIN_DIR/python}
+  if [ -z "$py" ] || [ ! -x "$py" ]; then
+    echo "fleet: no molecule in PATH and no ANSIBLE_BIN_DIR virtualenv to install it into" >&2
+    return 1
+  fi
+  echo "fleet: installing Molecule into $(dirname "$ANSIBLE_BIN_DIR") from tests/fleet/requirements.txt"
+  "$py" -m pip install -qq --no-deps --no-input -r "$HERE/requirements.txt" && "$py" -m pip check
+}
+# `molecule test --destroy never`: syntax, create (build-image.sh, fleet.sh up 4), converge,
+# idempotence, verify; the VMs stay up for the scenarios. --destroy never skips the first destroy
+# too, and Molecule skips create when its state says "created" (a run killed before its
+# teardown): `molecule destroy` first resets that state. exec: a signal to the phase reaches
+# Molecule itself (through timeout).
+molecule_test() {
+  ensure_molecule || return 1
+  "$HERE/molecule.sh" destroy >"$FLEET_WORKDIR/molecule-reset.log" 2>&1 \
+    || { echo "fleet: molecule destroy failed:" >&2; tail -n 20 "$FLEET_WORKDIR/molecule-reset.log" >&2; return 1; }
+  exec timeout --kill-after=30 "$SCENARIO_TIMEOUT" "$HERE/molecule.sh" test --destroy never
+}
+
+echo "fleet: $(ansible-playbook --version 2>/dev/null | sed -n 1p), N=$N, ${#scenarios[@]} scenario(s), molecule $([ "$MOLECULE" = 1 ] && echo yes || echo no)"
 phase image "$HERE/build-image.sh" || exit 1
 # A fleet left over from an interrupted run in this work dir would hold the ports.
 "$FLEET" down
-phase "up $N" "$FLEET" up "$N" || exit 1
+if [ "$MOLECULE" = 1 ]; then
+  MOLECULE_RAN=1
+  if phase molecule molecule_test; then
+    n_pass=$((n_pass + 1))
+  else
+    n_fail=$((n_fail + 1))
+    if [ "${FLEET_FAIL_FAST:-0}" = 1 ]; then exit 1; fi
+  fi
+fi
+# Use the VMs Molecule booted when they are the N wanted and all answer; else boot afresh.
+if [ -n "$MOLECULE_RAN" ] && [ -f "$FLEET_WORKDIR/run/hosts" ] && [ "$(wc -l < "$FLEET_WORKDIR/run/hosts")" = "$N" ] \
+   && "$FLEET" status; then
+  echo "fleet: the scenarios use the $N VMs Molecule booted"
+else
+  "$FLEET" down
+  phase "up $N" "$FLEET" up "$N" || exit 1
+fi
 UP=1
 eval "$("$FLEET" env)"
 export ANSIBLE_CONFIG FLEET_INVENTORY FLEET_SH FLEET_WORKDIR
