@@ -16,5 +16,7 @@ if [ ! -L "$link" ]; then
   mkdir -p "$(dirname "$link")"
   ln -s "$ROOT" "$link"
 fi
+# Molecule colours its output even into a file or a CI log; plain text there.
+if [ ! -t 1 ]; then export NO_COLOR=1 MOLECULE_NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0; fi
 cd "$HERE"
 exec molecule "$@"
