@@ -174,7 +174,7 @@ def main():
         a = fleet.playbook("(a) role first run", "role")[0]
         fleet.playbook("kills", "kills")
         b, c, e = [], [], []
-        for dummy in range(args.repeat):
+        for _round in range(args.repeat):
             e.append(fleet.playbook("(e) floor", "floor")[0])
             b.append(fleet.playbook("(b) role second run", "role")[0])
             c.append(fleet.playbook("(c) kill report", "report", {"kill_report_dir": os.path.join(fleet.out, "kill_report")})[0])

@@ -45,7 +45,7 @@ def fail(msg):
 
 def wait_exec(pid, comm="sleep"):
     """Wait until PID runs COMM: a signal that lands between fork and exec hits the wrong program."""
-    for dummy in range(200):
+    for _attempt in range(200):
         try:
             with open("/proc/%d/comm" % pid) as f:
                 if f.read().strip() == comm:
@@ -157,7 +157,7 @@ def as_login_user():
     killer = subprocess.Popen(["sudo", "-n", KILL, "-s", "USR2", str(pid)], env=ENV)
     if killer.wait() != 0:
         fail("sudo kill -s USR2 %d failed" % pid)
-    for dummy in range(300):
+    for _attempt in range(300):
         if gone(pid):
             break
         time.sleep(0.1)

@@ -65,14 +65,14 @@ def kill_recorded(key):
     """Kill a sleep of ours and wait until ausearch finds it under KEY."""
     victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
     # kill only once the child runs sleep (a signal between fork and exec may hit python)
-    for dummy in range(100):
+    for _attempt in range(100):
         if read("/proc/%d/comm" % victim.pid) == "sleep":
             break
         time.sleep(0.05)
     os.kill(victim.pid, 15)
     victim.wait()
     needle = " opid=%d " % victim.pid
-    for dummy in range(30):
+    for _attempt in range(30):
         # --input-logs: ausearch reads stdin whenever stdin is not a terminal
         res = run(["ausearch", "--input-logs", "-k", key, "-m", "OBJ_PID"])
         if any(needle in line + " " for line in res["stdout"].splitlines()):
