@@ -20,17 +20,10 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules impo
     HostArch, parse_rule_line, validate_rules)
 from tests.lib import liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import (
-    AUDITCTL, RULES_DIR, HostState, auditctl_list, host_guard, needs_ansible, needs_audit, run_module,
+    AUDITCTL, RULES_DIR, HostState, auditctl_list, needs_ansible, needs_audit, run_module,
     run_module_subprocess)
 
 pytestmark = [needs_ansible, needs_audit]
-
-
-@pytest.fixture
-def host():
-    """The host's audit state before the test; put back after it (see the harness)."""
-    with host_guard() as before:
-        yield before
 
 
 HEADER = "## Managed by auditfleet.auditd (audit_rule name=%s)."

@@ -9,16 +9,9 @@ value, what is allowed), and leave rules.d (names and contents), /etc/audit/audi
 import pytest
 
 from tests.unit.plugins.modules.test_audit_rule_harness import (
-    HostState, host_guard, needs_ansible, needs_audit, run_module)
+    HostState, needs_ansible, needs_audit, run_module)
 
 pytestmark = [needs_ansible, needs_audit]
-
-
-@pytest.fixture
-def host():
-    """The host's audit state before the test; put back after it (see the harness)."""
-    with host_guard() as before:
-        yield before
 
 
 K = "afar_bad"
