@@ -29,6 +29,7 @@ import time
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
     ARCHES, ERRNOS, RECORD_TYPES, SYSCALLS)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import iso_utc
 
 BLOCK_SIZE = 1 << 20
 MAX_LINE = 1 << 20
@@ -587,13 +588,6 @@ def parse_enriched(text, shared=False):
     return cached if shared else dict(cached)
 
 
-def interpret_fields(fields):
-    """Convert id and counter fields to int in place (unset ids become None)."""
-    for name, value in fields.items():
-        fields[name] = _interpret_value(name, value)
-    return fields
-
-
 _ARCH_NAMES = {}
 _SYSCALL_NAMES = {}
 
@@ -677,15 +671,6 @@ def record_parts(type_name, body, interpret=True, shared=False):
     if type_name == "EXECVE":
         return _parse_execve(raw, interpret), enriched
     return (_fields(type_name, raw, interpret) if raw else {}), enriched
-
-
-def parse_record(type_name, body, interpret=True):
-    """One record's body -> dict with type, fields and enriched (and argv for EXECVE)."""
-    fields, enriched = record_parts(type_name, body, interpret)
-    record = {"type": type_name, "fields": fields, "enriched": enriched}
-    if type_name == "EXECVE":
-        record["argv"] = _execve_argv(fields)
-    return record
 
 
 def _parse_execve(raw, interpret):
@@ -863,20 +848,11 @@ def event_iso_time(event_id):
     try:
         secs = int(event_id[:dot])
     except ValueError:
-        return iso_time(event_time(event_id))
+        return iso_utc(event_time(event_id))
     if _ISO_CACHE[0] != secs:
         _ISO_CACHE[0] = secs
         _ISO_CACHE[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
     return "%s.%sZ" % (_ISO_CACHE[1], event_id[dot + 1:colon])
-
-
-def iso_time(stamp):
-    """Epoch seconds -> ISO 8601 UTC with milliseconds (2026-11-26T00:30:40.498Z)."""
-    secs = int(stamp)
-    if _ISO_CACHE[0] != secs:
-        _ISO_CACHE[0] = secs
-        _ISO_CACHE[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return "%s.%03dZ" % (_ISO_CACHE[1], int(round((stamp - secs) * 1000)) % 1000)
 
 
 def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS):
