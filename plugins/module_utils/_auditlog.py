@@ -218,7 +218,10 @@ def _decode_block(data, stats):
         text = data.decode("utf-8", "replace")
         stats.repair("invalid_utf8_lines", sum(1 for line in text.split("\n") if u"\ufffd" in line))
     if "\r" in text:
+        # CRLF line ends; a block ends before the last line's \n, so its \r stands alone
         text = text.replace("\r\n", "\n")
+        if text[-1:] == "\r":
+            text = text[:-1]
     return text
 
 
@@ -232,8 +235,8 @@ def _blocks_from_lines(lines, stats):
         else:
             stats.bytes += len(line)
         line = line.rstrip("\n")
-        if "\n" in line:  # a "line" holding several lines
-            line = line.replace("\r\n", "\n")
+        if "\r" in line:  # CRLF line ends, as _decode_block drops them from bytes
+            line = line.replace("\r\n", "\n").rstrip("\r")
         batch.append(line)
         size += len(line)
         if size >= BLOCK_SIZE:

@@ -300,6 +300,24 @@ def test_sources_lines_bytes_fileobj_and_paths(tmp_path):
     assert len(list(parse_events(paths=[str(path)]))) == 1
 
 
+@pytest.mark.parametrize("form", ["str", "str lines", "bytes", "bytes lines"])
+def test_crlf_line_ends_read_like_lf_on_every_path(form):
+    # a log copied through Windows: every source form, keyed or not, reads the same events
+    lines = kill_event("1700000000.000", 1, key='"kill_rule"')
+    want = list(kill_reports(text(lines)))
+    assert want and want[0]["killer"]["argv"] == ["kill", "-9", "1000"]
+    assert want[0]["killer"]["login_user"] == "alice"
+
+    def source():
+        # (not str.splitlines: it also splits at the ENRICHED separator 0x1d)
+        crlf = [line + "\r\n" for line in lines]
+        return {"str": "".join(crlf), "str lines": crlf, "bytes": "".join(crlf).encode(),
+                "bytes lines": [line.encode() for line in crlf]}[form]
+
+    assert list(kill_reports(source())) == want
+    assert list(kill_reports(source(), keys=["kill_rule"])) == want
+
+
 def test_rotated_files_are_read_oldest_first(tmp_path):
     base = str(tmp_path / "audit.log")
     for i, name in enumerate([base + ".2", base + ".1", base, base + ".10"]):
