@@ -50,8 +50,9 @@ restart_auditd() {
         if [[ -x /usr/libexec/initscripts/legacy-actions/auditd/restart ]]; then
             service auditd restart
         else
-            auditctl --signal stop
-            for _ in $(seq 1 50); do [[ "$(auditd_pid)" == 0 ]] && break; sleep 0.2; done
+            # audit 3.0's auditctl knows only signal names (TERM, not "stop"), as tasks/restart.yml
+            auditctl --signal TERM
+            for _ in $(seq 1 150); do [[ "$(auditd_pid)" == 0 ]] && break; sleep 0.2; done
             systemctl start auditd
         fi
     else
@@ -196,19 +197,14 @@ play verify verify.yml
 # ---- 5. controls and immutable: the module arguments ------------------------------------------
 say "5. controls and immutable mode: the rule sets the role passes to the module"
 play assemble assemble.yml
-HAVE_CONTROLS=$(grep -q 'controls=dict' ../../../../plugins/modules/audit_rule.py && echo yes || echo no)
-if [[ "$HAVE_CONTROLS" == yes ]]; then
-    say "5b. immutable mode in check mode only (never applied here): reported, nothing changed"
-    fingerprint >"$WORK/fp-before"
-    play check-immutable apply.yml --check --diff -e auditd_syscall_immutable=true
-    ((LAST_CHANGED > 0)) || fail "check mode with immutable mode reported no change"
-    grep -q '^+-e 2$' "$LAST_LOG" || fail "the diff does not show -e 2 in 99-auditfleet-immutable.rules"
-    fingerprint >"$WORK/fp-after"
-    diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
-    [[ "$(status_field enabled)" == 1 ]] || fail "kernel audit is not enabled 1"
-else
-    say "5b. skipped: plugins/modules/audit_rule.py has no controls option yet"
-fi
+say "5b. immutable mode in check mode only (never applied here): reported, nothing changed"
+fingerprint >"$WORK/fp-before"
+play check-immutable apply.yml --check --diff -e auditd_syscall_immutable=true
+((LAST_CHANGED > 0)) || fail "check mode with immutable mode reported no change"
+grep -q '^+-e 2$' "$LAST_LOG" || fail "the diff does not show -e 2 in 99-auditfleet-immutable.rules"
+fingerprint >"$WORK/fp-after"
+diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+[[ "$(status_field enabled)" == 1 ]] || fail "kernel audit is not enabled 1"
 
 # ---- 6. unmanaged rule files ------------------------------------------------------------------
 say "6. remove rule files this collection does not manage"
@@ -231,27 +227,25 @@ auditctl -l | grep -q 'key=afit_role_kill' || fail "the managed kill rules were 
 play unmanaged-2 apply.yml -e test_remove_unmanaged=true -e '{"test_expect_removed": []}'
 ((LAST_CHANGED == 0)) || fail "the second run with remove_unmanaged changed $LAST_CHANGED task(s)"
 
-if [[ "$HAVE_CONTROLS" == yes ]]; then
-    # Without the distribution's audit.rules (its -b, -f, --backlog_wait_time would override
-    # them: the module refuses that) the role's controls take effect.
-    new_backlog=$(( snap_backlog_limit == 16384 ? 12288 : 16384 ))
-    say "6b. kernel controls through the module: -b $new_backlog -f 1 --backlog_wait_time 60000"
-    controls=(-e "auditd_syscall_buffer_size=$new_backlog" -e auditd_syscall_failure_mode=printk
-              -e auditd_syscall_backlog_wait_time=60000)
-    play controls-check apply.yml --check --diff "${controls[@]}"
-    ((LAST_CHANGED > 0)) || fail "check mode with controls reported no change"
-    grep -q "^+-b $new_backlog\$" "$LAST_LOG" || fail "the diff does not show -b $new_backlog"
-    [[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "check mode wrote 10-auditfleet-base.rules"
-    play controls apply.yml "${controls[@]}"
-    ((LAST_CHANGED > 0)) || fail "controls changed nothing"
-    [[ "$(status_field backlog_limit)" == "$new_backlog" ]] || fail "auditctl -s: backlog_limit $(status_field backlog_limit), not $new_backlog"
-    [[ "$(status_field failure)" == 1 ]] || fail "auditctl -s: failure $(status_field failure), not 1"
-    head -n 1 "$RULES_D/10-auditfleet-base.rules" | grep -q '^## Managed by auditfleet.auditd' || fail "10-auditfleet-base.rules has no managed header"
-    play controls-2 apply.yml "${controls[@]}"
-    ((LAST_CHANGED == 0)) || fail "the second run with controls changed $LAST_CHANGED task(s)"
-    play controls-off apply.yml
-    [[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "without controls 10-auditfleet-base.rules is still there"
-fi
+# Without the distribution's audit.rules (its -b, -f, --backlog_wait_time would override
+# them: the module refuses that) the role's controls take effect.
+new_backlog=$(( snap_backlog_limit == 16384 ? 12288 : 16384 ))
+say "6b. kernel controls through the module: -b $new_backlog -f 1 --backlog_wait_time 60000"
+controls=(-e "auditd_syscall_buffer_size=$new_backlog" -e auditd_syscall_failure_mode=printk
+          -e auditd_syscall_backlog_wait_time=60000)
+play controls-check apply.yml --check --diff "${controls[@]}"
+((LAST_CHANGED > 0)) || fail "check mode with controls reported no change"
+grep -q "^+-b $new_backlog\$" "$LAST_LOG" || fail "the diff does not show -b $new_backlog"
+[[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "check mode wrote 10-auditfleet-base.rules"
+play controls apply.yml "${controls[@]}"
+((LAST_CHANGED > 0)) || fail "controls changed nothing"
+[[ "$(status_field backlog_limit)" == "$new_backlog" ]] || fail "auditctl -s: backlog_limit $(status_field backlog_limit), not $new_backlog"
+[[ "$(status_field failure)" == 1 ]] || fail "auditctl -s: failure $(status_field failure), not 1"
+head -n 1 "$RULES_D/10-auditfleet-base.rules" | grep -q '^## Managed by auditfleet.auditd' || fail "10-auditfleet-base.rules has no managed header"
+play controls-2 apply.yml "${controls[@]}"
+((LAST_CHANGED == 0)) || fail "the second run with controls changed $LAST_CHANGED task(s)"
+play controls-off apply.yml
+[[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "without controls 10-auditfleet-base.rules is still there"
 # the rest of the test needs the distribution's rules back (it has the -D line)
 cp -a "$WORK/snap/rules.d/." "$RULES_D/"
 augenrules --load >/dev/null
