@@ -50,7 +50,6 @@ _HEADER_LOOSE = re.compile(r"(?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(((\d+)\.
 # quote (a truncated line) runs to the end.
 _FIELD = re.compile(r"""([^\s=]+)=("[^"]*"?|'[^']*'?|\{[^}]*\}?|\S*)""")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+\Z")
-_KEY_FIELD = re.compile(r"""(?:^| )key=("[^"]*"|\S+)""")
 _SYSCALL_FIELDS = re.compile(r"(?:^| )arch=([0-9a-fA-F]+) syscall=(\d+)")
 _EXECVE_ARG = re.compile(r"a(\d+)(?:\[(\d+)\])?\Z")
 _UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d+)\]\Z")
