@@ -23,10 +23,10 @@ import re
 import time
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
-    DEFAULT_EOE_TIMEOUT, ParseStats, _blocks_from_binary, build_event, event_keys, event_time,
-    group_records, keyed_groups, syscall_name, _SYSCALL_FIELDS)
+    DEFAULT_EOE_TIMEOUT, ParseStats, _blocks_from_binary, _Filter, build_event, event_keys,
+    event_time, group_records, keyed_groups)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import (
-    report_from_records)
+    report_from_event, report_from_records)
 
 AUDITD_CONF = "/etc/audit/auditd.conf"
 DEFAULT_LOG = "/var/log/audit/audit.log"
@@ -139,7 +139,6 @@ class _Reader(object):
         self.last_path = None
         self.last_offset = 0
         self.last_identity = None
-        self.bytes_read = 0
 
     def blocks(self):
         if self.held_lines:
@@ -152,9 +151,7 @@ class _Reader(object):
                 fobj = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
                 if offset:
                     fobj.seek(offset)
-                before = self.stats.bytes
                 yield from _blocks_from_binary(fobj, self.stats, position, partial_tail=False)
-                self.bytes_read += self.stats.bytes - before
             self.last_path, self.last_offset, self.last_identity = path, position[0], identity
 
 
@@ -191,14 +188,6 @@ class _Names(object):
 # --------------------------------------------------------------------------------------
 # Collection
 
-def _syscall_of(pending):
-    for rtype, body in pending.records:
-        if rtype == "SYSCALL":
-            m = _SYSCALL_FIELDS.search(body)
-            return syscall_name(m.group(1), m.group(2)) if m else None
-    return None
-
-
 def collect(params, now=None):
     """Read the log as PARAMS say; return (result dict, new cursor or None)."""
     now = time.time() if now is None else now
@@ -211,8 +200,9 @@ def collect(params, now=None):
     held = cursor.get("held_lines", []) if cursor else []
     reader = _Reader(plan, held, stats)
     keys = params.get("keys") or None
-    syscalls = frozenset(params["syscalls"]) if params.get("syscalls") else None
-    since, until = params.get("since"), params.get("until")
+    key_set = frozenset(keys) if keys else None
+    # time and syscall filters: the parser's own (keys are checked below, key_counts needs them)
+    wanted = _Filter(None, None, params.get("since"), params.get("until"), params.get("syscalls"))
     report = params.get("report", "kill")
     limit = params.get("max_events") or None
     want_kills = report in ("kill", "both")
@@ -237,12 +227,10 @@ def collect(params, now=None):
         stamp = event_time(pending.event_id)
         if skip_before is not None and stamp < skip_before:
             continue
-        if (since is not None and stamp < since) or (until is not None and stamp > until):
+        if wanted.active and not wanted.accepts(pending):
             continue
         ev_keys = event_keys(pending.records)
-        if keys and not set(keys).intersection(ev_keys):
-            continue
-        if syscalls is not None and _syscall_of(pending) not in syscalls:
+        if key_set is not None and key_set.isdisjoint(ev_keys):
             continue
         stats.matched += 1
         for key in ev_keys:
@@ -252,16 +240,18 @@ def collect(params, now=None):
                 recent_ids = []
             last_time = stamp
             recent_ids.append(pending.event_id)
+        # with report=both the event is built once and the kill report taken from it
+        event = build_event(pending, True) if want_events else None
         if want_kills:
-            rep = report_from_records(pending)
+            rep = report_from_records(pending) if event is None else report_from_event(event)
             if rep is not None:
                 rep["host"] = params.get("host_name")
                 if names is not None:
                     names.fill(rep)
                 kills.append(rep)
                 total_kills += 1
-        if want_events:
-            events.append(build_event(pending, True))
+        if event is not None:
+            events.append(event)
             total_events += 1
 
     new_cursor = None
@@ -284,7 +274,7 @@ def collect(params, now=None):
         "summary": {
             "files": [{"path": path, "offset": offset} for path, offset in plan],
             "read": how,
-            "bytes_read": reader.bytes_read,
+            "bytes_read": stats.bytes,  # the held-back lines are not read again from the file
             "key_counts": key_counts,
             "matched_events": stats.matched,
             "total_kill_reports": total_kills,
