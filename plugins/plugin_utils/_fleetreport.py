@@ -175,19 +175,18 @@ def _sorted_counts(table):
     return dict(sorted(table.items(), key=lambda item: (-item[1], item[0])))
 
 
+_COUNTED_BY = (("by_host", host_label), ("by_login_user", login_user_label),
+               ("by_signal", signal_label), ("by_command", command_label))
+
+
 def counts_of(reports):
-    by_host, by_login, by_signal, by_command = {}, {}, {}, {}
+    """Reports per host, login user, signal and command, labelled as the renderers show them."""
+    tables = {name: {} for name, _label in _COUNTED_BY}
     for report in reports:
-        label = report.get("host") or NONE
-        by_host[label] = by_host.get(label, 0) + 1
-        label = login_user_label(report)
-        by_login[label] = by_login.get(label, 0) + 1
-        label = report.get("signal_name") or signal_label(report)
-        by_signal[label] = by_signal.get(label, 0) + 1
-        label = _killer(report).get("comm") or NONE
-        by_command[label] = by_command.get(label, 0) + 1
-    return {"by_host": _sorted_counts(by_host), "by_login_user": _sorted_counts(by_login),
-            "by_signal": _sorted_counts(by_signal), "by_command": _sorted_counts(by_command)}
+        for name, label_of in _COUNTED_BY:
+            table, label = tables[name], label_of(report)
+            table[label] = table.get(label, 0) + 1
+    return {name: _sorted_counts(table) for name, table in tables.items()}
 
 
 def now_iso():
