@@ -217,6 +217,14 @@ def read_rules_dir(rules_dir, replace=None):
     return out
 
 
+def load_order(controls, rules):
+    """What to add, in the order augenrules compiles a file: the settings, the rules, and the
+    lock (-e) last. Loaded before the rules, -e 2 would make the kernel refuse every one."""
+    settings = [c for c in controls if c.flag != "-e"]
+    lock = [c for c in controls if c.flag == "-e"]
+    return settings + list(rules) + lock
+
+
 class Loader(object):
     """Loads the rules of a rules directory into the kernel, the way the platform does.
 
@@ -776,7 +784,7 @@ class RuleSetManager(object):
         module = self.module
         before = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
         unset = [c for c in self.controls if not c.satisfied(self.status_before)]
-        load = loader.load(add=unset + [r for r in declared if r.canon() not in before],
+        load = loader.load(add=load_order(unset, [r for r in declared if r.canon() not in before]),
                            delete=[r for r in stale_candidates if r.canon() in before])
         result["load_method"] = loader.method
         kernel_after = list_rules(module, auditctl)

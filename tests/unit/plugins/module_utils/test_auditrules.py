@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import parse_status
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_order, parse_status
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
     AuditRuleError, HostArch, compat_from_config, compile_rules, managed_name, parse_rule_line,
     render_file, sorted_rule_files, validate_rules)
@@ -470,3 +470,13 @@ def test_model_runs_the_same_on_every_target_python(python):
                          universal_newlines=True, check=False)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == json.loads(mine.stdout)
+
+
+def test_a_lock_is_loaded_after_the_rules_it_would_otherwise_block():
+    # without -D (a rules_dir of its own) the module adds what the kernel lacks with one
+    # auditctl -R: -e 2 first would leave every rule after it refused, for good
+    controls = ar.validate_controls({"immutable": True, "buffer_size": 8192})
+    rules = ar.validate_rules([{"syscalls": ["kill"], "key": "k"}], ar.HostArch())
+    order = [item.render() for item in load_order(controls, rules)]
+    assert order[0] == "-b 8192" and order[-1] == "-e 2"
+    assert order[1:-1] == [r.render() for r in rules]
