@@ -30,6 +30,11 @@ SYSCALL_TABLES = {
     "s390": "s390",
 }
 
+# Syscalls every table must name: the six that send a signal to another process (the kill
+# reports are made from them). A libaudit without one of them would make kill reports of that
+# ABI silently disappear: the generator stops instead (merge a kernel .tbl with --kernel-tbl).
+REQUIRED_SYSCALLS = ("kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+
 # AUDIT_ARCH_* values as the kernel prints them in arch=, and the syscall table each uses.
 # (EM_* machine number | 0x80000000 for 64-bit | 0x40000000 for little endian.)
 ARCHES = {
@@ -124,6 +129,11 @@ def collect(args):
         table, path = spec.split("=", 1)
         abis = {"x86_64": ("common", "64"), "i386": ("i386",)}.get(table, ("common",))
         merge_kernel_tbl(syscalls[table], path, abis)
+    for table in sorted(syscalls):
+        missing = [name for name in REQUIRED_SYSCALLS if name not in syscalls[table].values()]
+        if missing:
+            sys.exit("the %s syscall table from %s lacks %s: merge the kernel's table with --kernel-tbl %s=FILE"
+                     % (table, source, ", ".join(missing), table))
     record_types, errnos, rule_fields = {}, {}, []
     if audit:
         for nr in range(1000, 3000):
