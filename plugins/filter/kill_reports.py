@@ -9,14 +9,20 @@ author: auditfleet developers (@auditfleet)
 version_added: 0.1.0
 short_description: Who killed which process, from Linux audit log text or events
 description:
-  - Turns the kill, tkill and tgkill syscall events of a Linux audit log into kill reports
-    that say who sent which signal to whom, when, and whether it worked.
+  - Turns the events of the syscalls that send signals (kill, tkill, tgkill, pidfd_send_signal,
+    rt_sigqueueinfo and rt_tgsigqueueinfo) of a Linux audit log into kill reports that say who
+    sent which signal to whom, when, and whether it worked.
   - The input is audit log text, a list of log lines, or the events returned by
     P(auditfleet.auditd.audit_events#filter).
   - The kernel records these events only for syscalls a rule watches, for example
-    C(-a always,exit -F arch=b64 -S kill,tkill,tgkill -k kill_rule), which the
-    M(auditfleet.auditd.audit_rule) module and the C(auditfleet.auditd.auditd_syscall)
+    C(-a always,exit -F arch=b64 -S kill,tkill,tgkill,pidfd_send_signal,rt_sigqueueinfo,rt_tgsigqueueinfo -k kill_rule),
+    which the M(auditfleet.auditd.audit_rule) module and the C(auditfleet.auditd.auditd_syscall)
     role deploy.
+  - The kernel names the targets of signals (OBJ_PID records) only while a rule watches kill,
+    tkill or tgkill; without one, reports of the other three say so in RV(_value[].warnings).
+  - Which argument each field comes from, per syscall, and what the kill rules do not see
+    (kernel-sent signals, the OOM killer, core dumps, seccomp kills) are in the collection's
+    docs/kill-report.md.
 options:
   _input:
     description:
@@ -54,7 +60,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One report per kill, tkill or tgkill event. The field names are the collection's API.
+  description: One report per signal-sending syscall event. The field names are the collection's API.
   type: list
   elements: dict
   contains:
@@ -85,7 +91,7 @@ _value:
       description: "Architecture of the killer (C(x86_64), C(i386), ...)."
       type: str
     syscall:
-      description: "C(kill), C(tkill) or C(tgkill)."
+      description: "C(kill), C(tkill), C(tgkill), C(pidfd_send_signal), C(rt_sigqueueinfo) or C(rt_tgsigqueueinfo)."
       type: str
     signal:
       description: "The signal number."
@@ -99,16 +105,21 @@ _value:
       type: bool
     target_pid:
       description:
-        - The pid as the caller gave it, signed. V(-1234) is process group 1234, V(0) the
+        - For kill, the pid as the caller gave it, signed. V(-1234) is process group 1234, V(0) the
           caller's own group, V(-1) every process the caller may signal.
-        - For tgkill the thread group id; for tkill the thread id.
+        - For tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo the thread group id; for tkill the thread id.
+        - For pidfd_send_signal the pid of the OBJ_PID record, V(null) without one (see RV(_value[].warnings))
+          and for a process group.
       type: int
     target_tid:
-      description: "The thread id for tkill and tgkill, else V(null)."
+      description: "The thread id for tkill, tgkill and rt_tgsigqueueinfo, else V(null)."
       type: int
     scope:
       description: "C(process), C(thread), C(process_group) or C(all)."
       type: str
+    pidfd:
+      description: "For pidfd_send_signal the file descriptor it was given, else V(null)."
+      type: int
     success:
       description: "Whether the syscall succeeded."
       type: bool
@@ -193,6 +204,13 @@ _value:
         ses:
           description: "Its audit session, or V(null)."
           type: int
+    warnings:
+      description:
+        - Why the report lacks something a reader would expect; empty otherwise.
+        - Today, no OBJ_PID record, so the target is unknown (pidfd_send_signal) or known by
+          its pid only (rt_sigqueueinfo, rt_tgsigqueueinfo).
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleFilterError

@@ -25,7 +25,7 @@ options:
     description:
       - What to return for each event.
       - V(events) returns every event (see P(auditfleet.auditd.audit_events#filter) for the fields).
-      - V(kill) returns kill reports of kill, tkill and tgkill events (see P(auditfleet.auditd.kill_reports#filter)).
+      - V(kill) returns kill reports of the events of the syscalls that send signals (see P(auditfleet.auditd.kill_reports#filter)).
     type: str
     choices: [events, kill]
     default: events

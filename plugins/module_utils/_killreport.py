@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kill reports: who sent which signal to whom, from kill, tkill and tgkill events.
+"""Kill reports: who sent which signal to whom, from the events of the six syscalls that
+send a signal to another process: kill, tkill, tgkill, pidfd_send_signal, rt_sigqueueinfo
+and rt_tgsigqueueinfo.
 
 The field names here are the collection's API (docs/kill-report.md documents them).
 Reports are made in one place (_report) from the parts of an event: its SYSCALL record,
@@ -17,8 +19,19 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import
     ParseStats, _Filter, arch_name, complete_groups, errno_name, event_iso_time, event_keys, event_time,
     record_parts, syscall_name)
 
-KILL_SYSCALLS = ("kill", "tkill", "tgkill")
+KILL_SYSCALLS = ("kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 _KILL_SET = frozenset(KILL_SYSCALLS)
+# The syscalls whose exit rules make the kernel record the targets of every signal (OBJ_PID
+# records): audit_match_signal() in kernel/auditfilter.c counts rules on these three only.
+OBJ_PID_SYSCALLS = ("kill", "tkill", "tgkill")
+# pidfd_send_signal: flags (a3, Linux 6.9+) and the sentinels that name the caller (Linux 6.15+).
+PIDFD_SIGNAL_THREAD = 1
+PIDFD_SIGNAL_THREAD_GROUP = 2
+PIDFD_SIGNAL_PROCESS_GROUP = 4
+PIDFD_SELF_THREAD = -10000
+PIDFD_SELF_THREAD_GROUP = -10001
+_NO_OBJ_PID = ("the kernel records the targets of signals only while an audit exit rule watches "
+               "kill, tkill or tgkill")
 
 
 def signed32(hex_value):
@@ -45,6 +58,8 @@ def _name(enriched, key):
 
 
 def _scope(syscall, pid):
+    if syscall == "rt_sigqueueinfo":
+        return "process"
     if syscall != "kill":
         return "thread"
     if pid is None:
@@ -54,6 +69,19 @@ def _scope(syscall, pid):
     if pid == -1:
         return "all"
     return "process_group"  # 0: the caller's own group; < -1: group -pid
+
+
+def _pidfd_scope(pidfd, flags):
+    """pidfd_send_signal's scope: from its flags (a3), else from the descriptor."""
+    if flags == PIDFD_SIGNAL_THREAD:
+        return "thread"
+    if flags == PIDFD_SIGNAL_PROCESS_GROUP:
+        return "process_group"
+    if flags == PIDFD_SIGNAL_THREAD_GROUP:
+        return "process"
+    # no flag: as the descriptor says. A pidfd_open(PIDFD_THREAD) descriptor names a thread,
+    # which the record does not show; the sentinel for the calling thread does.
+    return "thread" if pidfd == PIDFD_SELF_THREAD else "process"
 
 
 def _target(fields, enriched):
@@ -74,15 +102,30 @@ def _report(event_id, node, stamp, time_text, keys, syscall, f, e, targets, argv
     names, TARGETS the OBJ_PID entries, ARGV the PROCTITLE arguments (or None)."""
     get = f.get
     a0, a1 = signed32(get("a0")), signed32(get("a1"))
-    target_tid = None
-    if syscall == "tgkill":
-        target_pid, target_tid, sig = a0, a1, signed32(get("a2"))
-    elif syscall == "tkill":
-        target_pid, target_tid, sig = a0, a0, a1
+    target_tid = pidfd = None
+    if syscall == "pidfd_send_signal":
+        # a0 is a file descriptor: the process it names is known from OBJ_PID only
+        pidfd, sig = a0, a1
+        scope = _pidfd_scope(pidfd, signed32(get("a3")))
+        if scope == "process_group":
+            target_pid = None  # the group led by the pidfd's process; OBJ_PID lists its members
+        elif targets:
+            target_pid = targets[0]["pid"]
+        elif pidfd in (PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP):
+            target_pid = get("pid")  # the caller itself
+        else:
+            target_pid = None
     else:
-        target_pid, sig = a0, a1
+        if syscall == "tgkill" or syscall == "rt_tgsigqueueinfo":
+            target_pid, target_tid, sig = a0, a1, signed32(get("a2"))
+        elif syscall == "tkill":
+            target_pid, target_tid, sig = a0, a0, a1
+        else:  # kill, rt_sigqueueinfo
+            target_pid, sig = a0, a1
+        scope = _scope(syscall, target_pid)
     success = get("success")
     exit_code = get("exit")
+    errno = errno_name(exit_code)
     argv = list(argv) if argv else None
     return {
         "event_id": event_id,
@@ -99,10 +142,11 @@ def _report(event_id, node, stamp, time_text, keys, syscall, f, e, targets, argv
         "probe": sig == 0,
         "target_pid": target_pid,
         "target_tid": target_tid,
-        "scope": _scope(syscall, target_pid),
+        "scope": scope,
+        "pidfd": pidfd,
         "success": None if success is None else success == "yes",
         "exit": exit_code,
-        "errno": errno_name(exit_code),
+        "errno": errno,
         "killer": {
             "pid": get("pid"),
             "ppid": get("ppid"),
@@ -120,7 +164,24 @@ def _report(event_id, node, stamp, time_text, keys, syscall, f, e, targets, argv
             "argv": argv,
         },
         "targets": targets,
+        "warnings": _warnings(target_pid, targets, success, errno),
     }
+
+
+def _warnings(target_pid, targets, success, errno):
+    """Why a report lacks what a reader expects: no OBJ_PID record, so no target names.
+
+    A kill of a pid that does not exist (ESRCH) has no target to record: that needs no word.
+    """
+    if targets or errno == "ESRCH":
+        return []
+    if success == "yes":
+        why = _NO_OBJ_PID
+    else:
+        why = "the call failed with %s before a target was checked, or %s" % (errno or "?", _NO_OBJ_PID)
+    if target_pid is None:
+        return ["target unknown: no OBJ_PID record (%s)" % why]
+    return ["target known by its pid only (no name, no users): no OBJ_PID record (%s)" % why]
 
 
 def report_from_event(event):

@@ -12,9 +12,10 @@ version_added: 0.1.0
 short_description: Who killed which process, and the state of auditd, as facts of each host
 description:
   - Reads the host's Linux audit log with the collection's audit-log parser and returns the
-    kill reports of its kill, tkill and tgkill events (who sent which signal to whom, when,
-    whether it worked), optionally all matching events, counts per audit rule key, the
-    kernel's audit status (C(auditctl -s)) and the rules loaded in the kernel.
+    kill reports of its signal-sending syscall events (kill, tkill, tgkill, pidfd_send_signal,
+    rt_sigqueueinfo, rt_tgsigqueueinfo), which say who sent which signal to whom, when, and
+    whether it worked. Optionally also all matching events, counts per audit rule key, the kernel's
+    audit status (C(auditctl -s)) and the rules loaded in the kernel.
   - By default reads the O(paths) auditd writes to (C(log_file) in C(/etc/audit/auditd.conf))
     and its rotated files, oldest first.
   - With O(cursor=true), a later run reads only what was written since the last one, and
@@ -152,7 +153,7 @@ ansible_facts:
   contains:
     auditd_kill_reports:
       description:
-        - One report per kill, tkill or tgkill event, oldest first, at most O(max_events)
+        - One report per signal-sending syscall event, oldest first, at most O(max_events)
           (the most recent). Fields as in the C(auditfleet.auditd.kill_reports) filter, with
           C(host) set to O(host_name).
       returned: when O(report) is C(kill) or C(both)
