@@ -166,3 +166,70 @@ def free_pid():
         if not os.path.exists("/proc/%d" % pid):
             return pid
     raise RuntimeError("no free pid")
+
+
+def loaded_rules():
+    """The kernel's rules as auditctl -l prints them (no lines for "No rules")."""
+    out = run([AUDITCTL, "-l"]).stdout
+    return [line for line in out.splitlines() if line.startswith("-")]
+
+
+def rules_watching(syscalls, rules=None):
+    """The loaded rules whose -S list names one of SYSCALLS."""
+    wanted = set(syscalls)
+    found = []
+    for line in loaded_rules() if rules is None else rules:
+        words = line.split()
+        named = set()
+        for index, flag in enumerate(words[:-1]):
+            if flag == "-S":
+                named.update(words[index + 1].split(","))
+        if named & wanted:
+            found.append(line)
+    return found
+
+
+def build_i386(workdir, name, source):
+    """A static i386 program built from SOURCE without libc (gcc -m32 -nostdlib, so no
+    multilib is needed), or (None, why not)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return None, "gcc is not installed"
+    if native_and_compat_arch()[1] is None or os.uname().machine != "x86_64":
+        return None, "no i386 compat ABI on %s" % os.uname().machine
+    src = os.path.join(workdir, name + ".c")
+    with open(src, "w") as f:
+        f.write(source)
+    out = os.path.join(workdir, name)
+    res = run([gcc, "-m32", "-O1", "-nostdlib", "-static", "-fno-pic", "-fno-stack-protector",
+               "-o", out, src], check=False, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        return None, "gcc -m32 cannot build here: %s" % res.stdout.strip()[-200:]
+    return out, None
+
+
+_AUSEARCH_HEAD = re.compile(r"^type=(\w+) msg=audit\([^)]*:(\d+)\) : (.*)$")
+_AUSEARCH_FIELD = re.compile(r"(\w+)=(\S*)")
+
+
+def ausearch_interpreted(data, key):
+    """ausearch -i of the log bytes DATA for KEY: {serial: {record type: [fields, ...]}}.
+
+    Values are ausearch's interpretation (names for uids, syscalls and errnos); the values
+    of PROCTITLE, which may hold spaces, are not used.
+    """
+    import tempfile
+    fd, path = tempfile.mkstemp()
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        res = run([AUSEARCH, "--input", path, "-k", key, "-i"], check=False)
+    finally:
+        os.unlink(path)
+    events = {}
+    for line in res.stdout.splitlines():
+        m = _AUSEARCH_HEAD.match(line)
+        if m and m.group(1) != "PROCTITLE":
+            fields = dict(_AUSEARCH_FIELD.findall(m.group(3)))
+            events.setdefault(int(m.group(2)), {}).setdefault(m.group(1), []).append(fields)
+    return events
