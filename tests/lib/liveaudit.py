@@ -233,3 +233,16 @@ def ausearch_interpreted(data, key):
             fields = dict(_AUSEARCH_FIELD.findall(m.group(3)))
             events.setdefault(int(m.group(2)), {}).setdefault(m.group(1), []).append(fields)
     return events
+
+
+def wait_exec(pid, comm, timeout=5.0):
+    """Wait until the child PID has exec'd (its comm is COMM), so OBJ_PID records name it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == comm[:15]:
+                    return
+        except OSError:
+            return
+        time.sleep(0.01)

@@ -49,21 +49,7 @@ def syscall_number(name):
 
 def build_kill32(workdir):
     """A 32-bit killer, or (None, why not)."""
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        return None, "gcc is not installed"
-    if liveaudit.native_and_compat_arch()[1] is None or os.uname().machine != "x86_64":
-        return None, "no i386 compat ABI on %s" % os.uname().machine
-    src = os.path.join(workdir, "kill32.c")
-    with open(src, "w") as f:
-        f.write(KILL32_C)
-    out = os.path.join(workdir, "kill32")
-    res = subprocess.run([gcc, "-m32", "-O1", "-nostdlib", "-static", "-fno-pic",
-                          "-fno-stack-protector", "-o", out, src],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    if res.returncode != 0:
-        return None, "gcc -m32 cannot build here: %s" % res.stdout.strip()[-200:]
-    return out, None
+    return liveaudit.build_i386(workdir, "kill32", KILL32_C)
 
 
 class Scenario(object):
@@ -81,7 +67,7 @@ class Scenario(object):
 
     def sleeper(self, path="/bin/sleep", **kwargs):
         proc = self.spawn([path, "300"], **kwargs)
-        wait_exec(proc.pid, os.path.basename(path))
+        liveaudit.wait_exec(proc.pid, os.path.basename(path))
         return proc
 
     def killer(self, argv, **kwargs):
@@ -94,19 +80,6 @@ class Scenario(object):
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-
-
-def wait_exec(pid, comm, timeout=5.0):
-    """Wait until the child has exec'd (its comm is the program's), so OBJ_PID names it."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open("/proc/%d/comm" % pid) as f:
-                if f.read().strip() == comm[:15]:
-                    return
-        except OSError:
-            return
-        time.sleep(0.01)
 
 
 PY_SYSCALL = ("import ctypes, sys\n"

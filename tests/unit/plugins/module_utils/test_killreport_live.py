@@ -234,18 +234,6 @@ def native_numbers():
     return dict((name, numbers[name]) for name in NEW_SYSCALLS)
 
 
-def wait_exec(pid, comm, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open("/proc/%d/comm" % pid) as f:
-                if f.read().strip() == comm[:15]:
-                    return
-        except OSError:
-            return
-        time.sleep(0.01)
-
-
 class Scenario(object):
     def __init__(self, workdir, py, user):
         self.workdir, self.py, self.user = workdir, py, user
@@ -264,7 +252,7 @@ class Scenario(object):
 
     def sleeper(self, **kwargs):
         proc = self.spawn(["/bin/sleep", "600"], **kwargs)
-        wait_exec(proc.pid, "sleep")
+        liveaudit.wait_exec(proc.pid, "sleep")
         return proc
 
     def threaded(self):
