@@ -2,8 +2,10 @@
 # Idempotent test bootstrap, called by `make venv` (and so by `make test`):
 #   1. Debian packages the tests need (auditd, python3-audit, shellcheck for ansible-test sanity),
 #   2. auditd running (unit and integration tests read what it writes),
-#   3. one virtualenv per ansible-core toolchain under .venv/, from tests/requirements/ansible-X.Y.txt.
-# Usage: tools/testenv.sh [X.Y ...]   (default: 2.16 2.21)
+#   3. one virtualenv per ansible-core toolchain under .venv/, from tests/requirements/ansible-X.Y.txt;
+#      `release` is the release toolchain .venv/release (tests/requirements/release.txt: galaxy-importer,
+#      ansible-builder, ansible-runner, the docs site), which also needs Debian's pandoc.
+# Usage: tools/testenv.sh [X.Y|release ...]   (default: 2.16 2.21)
 # A toolchain that cannot be built here (no suitable Python) is not an error: it is reported loudly
 # as NOT RUN and recorded in .venv/ansible-X.Y.notrun, which tools/stage.sh turns into NOT RUN stages.
 set -euo pipefail
@@ -21,6 +23,7 @@ python_candidates() {
     case "$1" in
         2.16) echo "3.11" ;;
         2.21) echo "3.14 3.13 3.12" ;;
+        release) echo "3.11" ;;
         *) return 1 ;;
     esac
 }
@@ -42,13 +45,13 @@ find_python() {
 
 ensure_packages() {
     local missing=() pkg
-    for pkg in auditd python3-audit shellcheck; do
+    for pkg in auditd python3-audit shellcheck ${EXTRA_PACKAGES:-}; do
         if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
             missing+=("$pkg")
         fi
     done
     if ((${#missing[@]} == 0)); then
-        log "Debian packages present: auditd python3-audit shellcheck"
+        log "Debian packages present: auditd python3-audit shellcheck ${EXTRA_PACKAGES:-}"
         return
     fi
     log "installing Debian packages: ${missing[*]}"
@@ -96,10 +99,12 @@ ensure_auditd() {
     return 1
 }
 
-# Build .venv/ansible-X.Y unless its stamp matches the requirements file and interpreter.
+# Build .venv/ansible-X.Y (or .venv/release) unless its stamp matches the requirements file and interpreter.
 ensure_venv() {
-    local ver=$1 req="$ROOT/tests/requirements/ansible-$1.txt" dir="$VENVS/ansible-$1"
-    local notrun="$VENVS/ansible-$1.notrun" python="" minor stamp
+    local ver=$1 name="ansible-$1"
+    [[ "$ver" == release ]] && name=release
+    local req="$ROOT/tests/requirements/$name.txt" dir="$VENVS/$name"
+    local notrun="$VENVS/$name.notrun" python="" minor stamp
     [[ -f "$req" ]] || { log "ERROR: no requirements file $req"; return 1; }
     for minor in $(python_candidates "$ver"); do
         python=$(find_python "$minor") && break
@@ -115,10 +120,10 @@ ensure_venv() {
     rm -f "$notrun"
     stamp="$(sha256sum "$req" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])') $python"
     if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]] && "$dir/bin/python" -c '' 2>/dev/null; then
-        log "ansible-$ver: up to date ($dir, $("$dir/bin/python" -V))"
+        log "$name: up to date ($dir, $("$dir/bin/python" -V))"
         return
     fi
-    log "ansible-$ver: building $dir with $python"
+    log "$name: building $dir with $python"
     rm -rf "$dir"
     "$python" -m venv "$dir"
     # The file pins every package, so no resolver run is needed; pip check proves it is complete.
@@ -126,12 +131,13 @@ ensure_venv() {
     "$dir/bin/python" -m pip install -qq --no-deps --no-input -r "$req"
     "$dir/bin/python" -m pip check
     printf '%s\n' "$stamp" >"$dir/.stamp"   # written last: an interrupted build is redone
-    log "ansible-$ver: ready ($("$dir/bin/ansible" --version | head -n 1))"
+    log "$name: ready ($("$dir/bin/ansible" --version | head -n 1))"
 }
 
 main() {
     local versions=("$@")
     ((${#versions[@]})) || versions=(2.16 2.21)
+    [[ " ${versions[*]} " == *" release "* ]] && EXTRA_PACKAGES=pandoc
     ensure_packages
     ensure_auditd
     mkdir -p "$VENVS"
