@@ -46,8 +46,10 @@ REPOSITORY = "https://github.com/auditfleet/auditd/blob/main/"
 DEVELOPMENT_ONLY = {"fleet-tests.md"}
 TIMEOUT = 300
 
-# pandoc renders [text](target) as `text <target>`__ (anonymous) or `text <target>`_
+# pandoc renders [text](target) as `text <target>`__ (anonymous) or `text <target>`_, and a link
+# whose text is code, [`text`](target), as ```text`` <target>`__, which rst cannot nest: plain text
 _LINK = re.compile(r"`(?P<text>[^`<]*?)\s*<(?P<target>[^`<>]+)>`__?")
+_CODE_LINK = re.compile(r"```(?P<text>[^`<]+)`` <(?P<target>[^`<>]+)>`__?")
 
 
 def _run(argv, **kwargs):
@@ -84,7 +86,7 @@ def _relink(rst: str, md_name: str) -> str:
         repo_path = os.path.normpath(os.path.join("docs", path)) if path else f"docs/{md_name}"
         return f"`{text or repo_path} <{REPOSITORY}{repo_path}{'#' + anchor if anchor else ''}>`__"
 
-    return _LINK.sub(repl, rst)
+    return _LINK.sub(repl, _CODE_LINK.sub(r"`\g<text> <\g<target>>`__", rst))
 
 
 def md_to_rst(md_name: str, pandoc: str) -> str:
