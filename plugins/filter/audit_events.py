@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: audit_events
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Parse Linux audit log text into events
 description:
   - Groups the records of a Linux audit log (as auditd writes C(/var/log/audit/audit.log))

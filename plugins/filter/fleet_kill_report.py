@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: fleet_kill_report
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: One kill report for a whole fleet, from the kill reports of every host
 description:
   - Gathers the kill reports of many hosts (usually C(hostvars) after

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: kill_report_markdown
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: A fleet kill report as Markdown
 description:
   - Renders the output of P(auditfleet.auditd.fleet_kill_report#filter) as a Markdown

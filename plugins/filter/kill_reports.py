@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: kill_reports
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Who killed which process, from Linux audit log text or events
 description:
   - Turns the events of the syscalls that send signals (kill, tkill, tgkill, pidfd_send_signal,

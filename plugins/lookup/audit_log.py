@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: audit_log
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Read Linux audit logs on the controller as events or kill reports
 description:
   - Reads audit log files on the Ansible controller (for example logs fetched from hosts,

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: audit_facts
 author: auditfleet developers (@auditfleet)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Who killed which process, and the state of auditd, as facts of each host
 description:
   - Reads the host's Linux audit log with the collection's audit-log parser and returns the

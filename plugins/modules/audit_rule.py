@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: audit_rule
 short_description: Manage one set of Linux audit rules as a file in rules.d, load it, prove it
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages one named rule set as one file C(<rules_dir>/<priority>-<name>.rules) (the
     priority is written with two digits, for example C(50-kill_monitoring.rules)). The file
