@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """The collection's docs site (antsibull-docs + Sphinx), built offline.
 
-  tools/docsite.py rst [--check]         docs/*.md -> docs/docsite/rst/*.rst (pandoc); --check only
-                                         compares and exits 1 when a file is out of date
-  tools/docsite.py build --tarball T --dest D
-                                         install the built collection tarball T, then
-                                         `antsibull-docs sphinx-init` + `collection` and
-                                         `sphinx-build -W` into D (html in D/build/html)
+  python tools/docsite.py rst [--check]
+      docs/*.md -> docs/docsite/rst/*.rst (pandoc); --check only compares, and exits 1 when a
+      file is out of date (make docsite-rst)
+  python tools/docsite.py build --tarball T --dest D
+      install the collection tarball T, then `antsibull-docs sphinx-init` and `collection`, and
+      `sphinx-build -W` into D (html in D/site/build/html) (make docsite)
 
 Why generated rst: antsibull-docs takes extra docs only as reStructuredText in docs/docsite/rst
 (it has no Markdown support), while the docs are written in Markdown for the README, GitHub and
@@ -55,8 +54,7 @@ _CODE_LINK = re.compile(r"```(?P<text>[^`<]+)`` <(?P<target>[^`<>]+)>`__?")
 def _run(argv, **kwargs):
     """An external program: argument list, C locale, a timeout; fails loudly."""
     env = dict(os.environ, LC_ALL="C.UTF-8")
-    kwargs.setdefault("check", True)
-    return subprocess.run(argv, env=env, timeout=TIMEOUT, **kwargs)
+    return subprocess.run(argv, env=env, timeout=TIMEOUT, check=True, **kwargs)
 
 
 def label_of(md_name: str) -> str:
@@ -79,7 +77,7 @@ def _relink(rst: str, md_name: str) -> str:
         text, target = m.group("text"), m.group("target")
         if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
             return m.group(0)
-        path, _, anchor = target.partition("#")
+        path, dummy, anchor = target.partition("#")
         if path in names:
             label = label_of(path)
             return f":ref:`{text or path} <{label}>`" if not anchor else f":ref:`{text} <{label}>`"
@@ -222,7 +220,7 @@ def cmd_build(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_rst = sub.add_parser("rst", help="generate docs/docsite/rst from docs/*.md")
     p_rst.add_argument("--check", action="store_true", help="only say whether the files are up to date")

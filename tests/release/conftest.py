@@ -40,7 +40,8 @@ def run(argv, **kwargs):
     kwargs.setdefault("stderr", subprocess.STDOUT)
     kwargs.setdefault("universal_newlines", True)
     kwargs.setdefault("timeout", TIMEOUT)
-    return subprocess.run(argv, env=env, **kwargs)
+    check = kwargs.pop("check", False)
+    return subprocess.run(argv, env=env, check=check, **kwargs)
 
 
 def checkout_files():

@@ -24,7 +24,7 @@ def load(path):
 
 
 def test_meta_declares_the_system_requirements(installed):
-    _, coll = installed
+    coll = installed[1]
     meta = load(os.path.join(coll, "meta", "execution-environment.yml"))
     assert meta["version"] == 1
     assert meta["dependencies"] == {"system": "bindep.txt"}  # no Python requirement: see the file
@@ -38,7 +38,7 @@ def test_meta_declares_the_system_requirements(installed):
 
 def test_bindep_file_is_valid(installed):
     """bindep (ansible-builder's dependency) parses the file and picks the dpkg entry here."""
-    _, coll = installed
+    coll = installed[1]
     res = run([os.path.join(RELEASE_BIN, "bindep"), "--file", os.path.join(coll, "bindep.txt"), "--list_all", "newline"])
     assert res.returncode == 0, res.stdout
     if shutil.which("dpkg"):
@@ -74,7 +74,7 @@ def test_builder_create_and_introspect(tarball, installed, tmp_path):
     assert filecmp.cmp(str(copied), tarball, shallow=False)
 
     # What the image build's introspection step finds in the installed collection
-    collections, _ = installed
+    collections = installed[0]
     res = run([os.path.join(RELEASE_BIN, "python"), str(context / "_build" / "scripts" / "introspect.py"),
                "introspect", collections], stderr=subprocess.PIPE)
     assert res.returncode == 0, res.stdout + res.stderr

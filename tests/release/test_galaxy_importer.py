@@ -46,7 +46,7 @@ def test_import_passes_with_no_warning(imported):
 
 
 def test_import_result(imported):
-    _, result = imported
+    result = imported[1]
     meta = result["metadata"]
     assert meta["version"] == "1.0.0" or int(meta["version"].split(".")[0]) >= 1
     assert meta["license_file"] == "COPYING"
@@ -80,6 +80,6 @@ def test_hub_settings_are_in_force(tmp_path):
     assert count == 1
     with open(path, "w") as f:
         f.write(text)
-    res, _ = import_tarball(build_tarball(src, str(tmp_path / "dist")), str(tmp_path))
+    res = import_tarball(build_tarball(src, str(tmp_path / "dist")), str(tmp_path))[0]
     assert res.returncode != 0
     assert "requires version to be 1.0.0 or greater" in res.stdout, res.stdout

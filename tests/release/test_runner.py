@@ -35,7 +35,7 @@ def make_job(base, installed, playbook, extravars):
                          "ansible.builtin.import_playbook": "auditfleet.auditd." + playbook}], f)
     with open(os.path.join(pdd, "inventory", "hosts"), "w") as f:
         f.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % PYTHON)
-    collections, _ = installed
+    collections = installed[0]
     with open(os.path.join(pdd, "env", "envvars"), "w") as f:
         yaml.safe_dump({"ANSIBLE_COLLECTIONS_PATH": collections, "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
                         "ANSIBLE_LOCAL_TEMP": os.path.join(str(base), "tmp"), "ANSIBLE_NOCOLOR": "1",
