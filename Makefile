@@ -10,6 +10,9 @@
 #   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
 #   make bench         parser benchmark (LOG=/path/audit.log for an existing log); make bench-facts
 #   make test-fleet    the fleet scenarios on 4 qemu VMs; make bench-fleet the fleet benchmark
+#   make build         the collection tarball in build/dist (from the files git knows)
+#   make release-check tests/release: tarball, galaxy-importer, ansible-builder, ansible-runner, docs site
+#   make galaxy-importer, make docsite (build/docsite), make docsite-rst (docs/*.md -> docs/docsite/rst)
 #
 # Toolchains: ANSIBLE_VERSIONS (default 2.16 2.21), e.g. `make unit ANSIBLE_VERSIONS=2.21`.
 # Per-toolchain targets run one step without the summary: ansible-lint-X.Y, sanity-X.Y, unit-X.Y,
@@ -39,10 +42,11 @@ COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
 .PHONY: demo bench bench-facts test-fleet bench-fleet
+.PHONY: venv-release build release-check galaxy-importer docsite docsite-rst
 .PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
 
 help:
-	@sed -n '2,16s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,19s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv:
 	tools/testenv.sh $(ANSIBLE_VERSIONS)
@@ -107,7 +111,44 @@ test:
 	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "sanity $$v" $$v -- $(MAKE) sanity-$$v; done
 	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "unit $$v" $$v -- $(MAKE) unit-$$v; done
 	@for v in $(ANSIBLE_VERSIONS); do $(STAGE) "integration $$v" $$v -- $(MAKE) integration-$$v; done
+	@$(STAGE) "release checks" - -- $(MAKE) release-check
 	@$(STAGE) --summary
+
+# ---- release: the tarball and what takes it further (tools of .venv/release) -----------------
+
+# The release toolchain: galaxy-importer, ansible-builder, ansible-runner, antsibull-docs and
+# Sphinx, pinned in tests/requirements/release.txt (and Debian's pandoc for docsite-rst).
+REL_BIN := $(VENV)/release/bin
+DIST := $(CURDIR)/build/dist
+venv-release:
+	tools/testenv.sh release
+
+# From the files git knows (tracked, or new and not ignored), as a clean clone would build it;
+# galaxy.yml's build_ignore leaves the development files out.
+build: venv-release
+	rm -rf build/src $(DIST)
+	mkdir -p build/src $(DIST)
+	git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do \
+	   if [[ -f "$$f" ]]; then printf '%s\0' "$$f"; fi; done | tar --null -T - -cf - | tar -C build/src -xf -
+	$(REL_BIN)/ansible-galaxy collection build --force --output-path $(DIST) build/src
+	@tar -tzf $(DIST)/auditfleet-auditd-*.tar.gz | grep -vc '/$$' | xargs printf '%s files in the tarball\n'
+
+# Automation Hub's import checks on the tarball, offline (tests/release/galaxy-importer.cfg).
+galaxy-importer: build
+	cd build && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/release/galaxy-importer.cfg PATH="$(REL_BIN):$$PATH" \
+	  $(REL_BIN)/python -m galaxy_importer.main $(DIST)/auditfleet-auditd-*.tar.gz | tee galaxy-importer.log
+	@! grep -E '^(WARNING|ERROR|CRITICAL)' build/galaxy-importer.log
+
+docsite-rst:
+	$(REL_BIN)/python tools/docsite.py rst
+
+# The antsibull-docs site of the tarball, with sphinx-build -W, offline: build/docsite/site/build/html
+docsite: build
+	$(REL_BIN)/python tools/docsite.py build --tarball $$(ls $(DIST)/auditfleet-auditd-*.tar.gz) --dest build/docsite
+
+# tests/release runs with the 2.16 toolchain's pytest and calls the release tools by path.
+release-check: venv-release | $(COLL_LINK)
+	$(call in_venv,2.16) python -m pytest -p no:cacheprovider --rootdir "$(CURDIR)" -ra tests/release $(ARGS)
 
 # ---- the demo, benchmarks and the fleet -----------------------------------------------------
 
