@@ -21,7 +21,8 @@ FORBIDDEN = ["Makefile", "ruff.toml", ".ansible-lint", ".gitignore", ".ci", ".ci
              "bench", "bench/*", "tools", "tools/*", "build", "build/*", ".venv*", ".cache*",
              "*__pycache__*", "*.pyc", "*.tar.gz", ".hypothesis*", ".pytest_cache*", ".ruff_cache*",
              "tests/fleet*", "tests/unit*", "tests/integration*", "tests/lib*", "tests/requirements*",
-             "tests/release*", "tests/output*", "tests/conftest.py", "docs/fleet-tests.md"]
+             "tests/release*", "tests/output*", "tests/conftest.py", "docs/fleet-tests.md",
+             "docs/execution-environment/context*", "docs/execution-environment/*.tar.gz"]
 # Shipped trees: every checkout file in them must be in the tarball.
 SHIPPED_TREES = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "changelogs/")
 DEVELOPMENT_DOCS = {"docs/fleet-tests.md"}
@@ -65,7 +66,9 @@ def test_development_junk_is_left_out(tmp_path):
     src = copy_checkout(str(tmp_path / "auditd"))
     junk = ["tests/fleet/.work/vm1/disk.qcow2", "bench/out/report.json", ".cache/ruff/x", "build/demo/x",
             ".venv/ansible-2.16/bin/python", "plugins/modules/__pycache__/audit_rule.cpython-311.pyc",
-            "tests/output/.tmp/x", ".pytest_cache/v", ".hypothesis/examples/x", "old-auditfleet-auditd-0.1.0.tar.gz"]
+            "tests/output/.tmp/x", ".pytest_cache/v", ".hypothesis/examples/x", "old-auditfleet-auditd-0.1.0.tar.gz",
+            "docs/execution-environment/context/Containerfile",
+            "docs/execution-environment/auditfleet-auditd-1.0.0.tar.gz"]
     for name in junk:
         os.makedirs(os.path.dirname(os.path.join(src, name)) or src, exist_ok=True)
         with open(os.path.join(src, name), "w") as f:
