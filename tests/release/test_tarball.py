@@ -75,7 +75,8 @@ def test_development_junk_is_left_out(tmp_path):
             f.write("junk\n")
     with tarfile.open(build_tarball(src, str(tmp_path / "dist"))) as tar:
         names = tar.getnames()
-    junk_dirs = {os.path.dirname(j) for j in junk if "/" in j}
+    checkout_dirs = {os.path.dirname(n) for n in checkout_files()}
+    junk_dirs = {os.path.dirname(j) for j in junk if "/" in j} - checkout_dirs
     leaked = sorted(n for n in names if n in junk or n.rstrip("/") in junk_dirs
                     or any(fnmatch.fnmatch(n, p) for p in FORBIDDEN))
     assert not leaked, leaked
