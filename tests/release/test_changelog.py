@@ -17,19 +17,22 @@ def test_lint():
 
 
 def test_release_on_a_copy(tmp_path):
+    """Before the release: run it on a copy. After it: check what it wrote into the checkout."""
     src = copy_checkout(str(tmp_path / "auditd"))
     version = galaxy_yml(src)["version"]
     fragments_dir = os.path.join(src, "changelogs", "fragments")
     fragments = sorted(os.listdir(fragments_dir))
     with open(os.path.join(src, "changelogs", "changelog.yaml")) as f:
-        before = yaml.safe_load(f)
-    assert version not in (before.get("releases") or {}), "%s is released already" % version
-
-    res = run([release_tool("antsibull-changelog"), "release", "--date", "2026-12-01"], cwd=src)
-    assert res.returncode == 0, res.stdout
+        already = version in ((yaml.safe_load(f) or {}).get("releases") or {})
+    if not already:
+        res = run([release_tool("antsibull-changelog"), "release", "--date", "2026-12-01"], cwd=src)
+        assert res.returncode == 0, res.stdout
+        assert os.listdir(fragments_dir) == []  # keep_fragments: false
     with open(os.path.join(src, "changelogs", "changelog.yaml")) as f:
         release = yaml.safe_load(f)["releases"][version]
-    assert release["release_date"] == "2026-12-01"
+    if not already:
+        assert release["release_date"] == "2026-12-01"
+        assert sorted(release["fragments"]) == fragments
     changes = release["changes"]
     assert changes["release_summary"].startswith("First release")
     assert changes["minor_changes"] and changes["known_issues"]
@@ -37,8 +40,6 @@ def test_release_on_a_copy(tmp_path):
     assert {p["name"] for p in release["plugins"]["filter"]} >= {"kill_reports", "fleet_kill_report"}
     assert [p["name"] for p in release["plugins"]["lookup"]] == ["audit_log"]
     assert [r["name"] for r in release["objects"]["role"]] == ["auditd_syscall"]
-    assert sorted(release["fragments"]) == fragments
-    assert os.listdir(fragments_dir) == []  # keep_fragments: false
 
     with open(os.path.join(src, "CHANGELOG.md")) as f:
         changelog = f.read()
