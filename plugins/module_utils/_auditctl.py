@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Running auditctl and augenrules: status, rule listing, loading, the host lock, rule sets.
 
-Public functions other modules may use (they take an AnsibleModule for run_command and
-get_bin_path, and never change the host):
+Public functions other modules may use (they take an AnsibleModule for get_bin_path, run
+their commands through ``_command.run`` with a timeout, and never change the host):
 
 - ``parse_status(text)`` / ``get_status(module)``: ``auditctl -s`` as a dict.
 - ``list_rules(module)``: the lines of ``auditctl -l`` (``[]`` for "No rules").
@@ -12,7 +12,9 @@ get_bin_path, and never change the host):
 
 ``RuleSetManager`` is the audit_rule module's engine: it decides everything first, then, unless
 in check mode, writes the rule file, loads it, proves the kernel has the rules and rolls back
-when it does not. Every command is an argument list run with LC_ALL=C, never through a shell.
+when it does not. Every command is an argument list run with LC_ALL=C and a timeout, never
+through a shell (``_command``); every file it reads or writes goes through ``_files`` (no FIFO
+blocks it, no symbolic link is followed where it writes).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,25 +24,54 @@ import errno
 import fcntl
 import os
 import re
+import stat
 import tempfile
 import time
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _command, _files
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, check_name, compile_rules, managed_name, parse_rule_line,
-    parse_rule_lines, render_file, rule_file_name, sorted_rule_files, validate_rules,
-    validate_controls, control_overrides)
+    AuditRuleError, HostArch, check_name, compile_rules, control_problem, managed_name,
+    parse_rule_line, parse_rule_lines, render_file, rule_file_name, sorted_rule_files,
+    validate_rules, validate_controls, control_overrides)
 
 DEFAULT_RULES_DIR = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"   # what augenrules compiles rules.d into
 LOCK_PATH = "/run/auditfleet-audit_rule.lock"
 LOCK_TIMEOUT = 300
 FILE_MODE = 0o640
-ENV = {"LC_ALL": "C", "LANG": "C"}
-_ERROR_LINE = re.compile(r"error in line (\d+) of (\S+)")
+_ERROR_LINE = re.compile(r"error in line ([0-9]+) of (\S+)")
+
+# Temporary files of this module: rules for auditctl -R in the temporary directory, and the
+# files write_atomic makes next to the file it replaces. A run killed with -9 leaves them; the
+# next run that holds the host lock removes those older than STALE_AFTER seconds.
+TEMP_PREFIX, TEMP_SUFFIX = "auditfleet-rules-", ".rules"
+RESTORE_PREFIX = "auditfleet-restore-"
+WRITE_PREFIX, WRITE_SUFFIX = ".audit_rule-", ".tmp"
+_MKSTEMP = "[a-z0-9_]{8}"   # tempfile's random part
+_STALE_TEMP = re.compile(r"(?:%s|%s)%s%s" % (
+    re.escape(TEMP_PREFIX), re.escape(RESTORE_PREFIX), _MKSTEMP, re.escape(TEMP_SUFFIX)))
+_STALE_WRITE = re.compile(r"%s%s%s" % (re.escape(WRITE_PREFIX), _MKSTEMP, re.escape(WRITE_SUFFIX)))
+STALE_AFTER = 60
+# The kernel's audit lock: a compiled -e line that sets it is never loaded with the rules.
+_LOCK_LINE = re.compile(r"\A\s*-e\s+2\s*\Z", re.A)
 
 
-def _run(module, argv, data=None):
-    return module.run_command(argv, environ_update=ENV, data=data, check_rc=False)
+def _run(argv, data=None, timeout=None):
+    """A command that reads the host's state; a timeout is an error naming it."""
+    try:
+        return _command.run(argv, data=data, timeout=timeout or _command.QUERY_TIMEOUT)
+    except _command.CommandTimeout as e:
+        raise AuditRuleError(e.msg, command=_command.command_line(argv))
+
+
+def _step(argv, timeout=None):
+    """A command that changes the host: (rc, stdout, stderr, timed_out). A timeout is a failed
+    step (rc -1, the message in stderr), so that the caller rolls back as for any failure."""
+    try:
+        rc, out, err = _command.run(argv, timeout=timeout or _command.CHANGE_TIMEOUT)
+        return rc, out, err, False
+    except _command.CommandTimeout as e:
+        return -1, e.stdout, (e.stderr.rstrip() + "\n" if e.stderr.strip() else "") + e.msg, True
 
 
 def _num(text):
@@ -69,7 +100,7 @@ def parse_status(text):
                 status["failure" if key == "flag" else key] = _num(value)
             continue
         parts = line.split(None, 1)
-        if len(parts) != 2 or not re.match(r"^[a-z_]+$", parts[0]):
+        if len(parts) != 2 or not re.match(r"\A[a-z_]+\Z", parts[0]):
             continue
         key, value = parts
         if key == "loginuid_immutable":
@@ -88,13 +119,17 @@ def get_status(module, auditctl=None):
     Always has ``available`` (bool: kernel audit can be read and configured from here),
     ``immutable`` (bool: enabled is 2, rules cannot change until reboot) and ``message``
     (why it is not available, else ""), plus the fields of ``auditctl -s`` (enabled, failure,
-    pid, rate_limit, backlog_limit, lost, backlog, backlog_wait_time, ...).
+    pid, rate_limit, backlog_limit, lost, backlog, backlog_wait_time, ...). When ``auditctl -s``
+    does not answer in time, ``timed_out`` is true and ``message`` says so.
     """
     auditctl = auditctl or module.get_bin_path("auditctl")
     if not auditctl:
         return {"available": False, "immutable": False,
                 "message": "auditctl is not installed (install auditd/audit)"}
-    rc, out, err = _run(module, [auditctl, "-s"])
+    try:
+        rc, out, err = _command.run([auditctl, "-s"], timeout=_command.QUERY_TIMEOUT)
+    except _command.CommandTimeout as e:
+        return {"available": False, "immutable": False, "timed_out": True, "message": e.msg}
     status = parse_status(out)
     status["available"] = rc == 0 and "enabled" in status
     status["immutable"] = status.get("enabled") == 2
@@ -113,7 +148,7 @@ def get_status(module, auditctl=None):
 def list_rules(module, auditctl=None):
     """The rules loaded in the kernel, as ``auditctl -l`` prints them (one string each)."""
     auditctl = auditctl or module.get_bin_path("auditctl", required=True)
-    rc, out, err = _run(module, [auditctl, "-l"])
+    rc, out, err = _run([auditctl, "-l"])
     if rc != 0:
         raise AuditRuleError("auditctl -l failed (rc %d): %s" % (rc, (err or out).strip()))
     return [line for line in out.splitlines() if line.strip() and line.strip() != "No rules"]
@@ -126,8 +161,8 @@ def canonical_listing(module, auditctl=None, host=None):
 
 def auditctl_version(module, auditctl):
     """(major, minor, ...) of ``auditctl -v``, or None."""
-    rc, out, err = _run(module, [auditctl, "-v"])
-    m = re.search(r"version\s+(\d+(?:\.\d+)*)", out + err)
+    rc, out, err = _run([auditctl, "-v"])
+    m = re.search(r"version\s+([0-9]+(?:\.[0-9]+)*)", out + err)
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
 
 
@@ -150,9 +185,14 @@ class HostLock(object):
         if not self.create and not os.path.exists(self.path):
             return self
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # never through a symbolic link; O_RDWR does not block on a FIFO, fstat refuses it
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as e:
             raise AuditRuleError("cannot open the lock file %s: %s" % (self.path, e))
+        if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+            os.close(self.fd)
+            self.fd = None
+            raise AuditRuleError("the lock file %s is not a regular file: refused" % self.path)
         deadline = time.time() + self.timeout
         while True:
             try:
@@ -180,14 +220,14 @@ class HostLock(object):
 # Loading
 # --------------------------------------------------------------------------------------------
 
-def _read(path):
+def _read(path, follow=True, what="file"):
+    """The bytes of the regular file PATH, or None when it does not exist. A FIFO, socket,
+    device or directory is refused (never opened blocking); follow=False refuses a symbolic
+    link too (its target is never read)."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (IOError, OSError) as e:
-        if e.errno == errno.ENOENT:
-            return None
-        raise AuditRuleError("cannot read %s: %s" % (path, e))
+        return _files.read_regular(path, follow=follow, what=what)[0]
+    except _files.FileProblem as e:
+        raise AuditRuleError(e.msg)
 
 
 def _text(data):
@@ -198,12 +238,14 @@ def read_rules_dir(rules_dir, replace=None):
     """[(file name, text)] of the *.rules files augenrules would read, in its order.
 
     replace: {file name: text or None} overrides the disk (None: the file is gone).
+    Directories are skipped (augenrules' cat skips them too); a FIFO, socket or device named
+    *.rules is refused: augenrules would hang or fail on it.
     """
     replace = replace or {}
     try:
-        names = set(n for n in os.listdir(rules_dir) if os.path.isfile(os.path.join(rules_dir, n)))
+        names = set(sorted_rule_files(os.listdir(rules_dir)))
     except OSError as e:
-        raise AuditRuleError("cannot list %s: %s" % (rules_dir, e))
+        raise AuditRuleError("cannot list %s: %s" % (_files.show(rules_dir), e.strerror))
     names.update(n for n, t in replace.items() if t is not None)
     out = []
     for name in sorted_rule_files(names):
@@ -211,18 +253,34 @@ def read_rules_dir(rules_dir, replace=None):
             if replace[name] is not None:
                 out.append((name, replace[name]))
             continue
-        text = _text(_read(os.path.join(rules_dir, name)))
+        path = os.path.join(rules_dir, name)
+        if os.path.isdir(path):
+            continue
+        text = _text(_read(path, what="rule file"))
         if text is not None:
             out.append((name, text))
     return out
 
 
-def load_order(controls, rules):
-    """What to add, in the order augenrules compiles a file: the settings, the rules, and the
-    lock (-e) last. Loaded before the rules, -e 2 would make the kernel refuse every one."""
+def load_plan(controls, rules):
+    """(what to add with one auditctl -R, the lock to set after the proof).
+
+    The settings come first and the rules after them, as augenrules orders a file. The lock
+    (-e 2) is never part of the load: loaded with the rules, a rule the kernel rejects would
+    leave the host locked without it until the next boot, and the rollback could not undo
+    anything. It is set on its own once the rules are proven.
+    """
     settings = [c for c in controls if c.flag != "-e"]
     lock = [c for c in controls if c.flag == "-e"]
-    return settings + list(rules) + lock
+    return settings + list(rules), lock
+
+
+def lock_of(lines):
+    """The argv tail of the compiled rules' lock line (["-e", "2"]), or None."""
+    for line in lines:
+        if _LOCK_LINE.match(line):
+            return line.split()
+    return None
 
 
 class Loader(object):
@@ -236,11 +294,16 @@ class Loader(object):
     - otherwise the directory is compiled here exactly as augenrules does it (into
       /etc/audit/audit.rules for the default directory, into a private temporary file for
       another one) and loaded with ``auditctl -R``.
+    When the compiled rules lock the kernel (-e 2), neither augenrules --load nor the service
+    is used: /etc/audit/audit.rules is compiled for the next boot (augenrules without --load),
+    and the compiled rules without the lock line are loaded with ``auditctl -R``. The lock is
+    returned (``result["lock"]``) for the caller to set once the rules are proven.
     Without -D, loading the whole directory again would stop at the first rule that is already
     loaded (Rule exists), so the change is applied rule by rule: the set's dropped rules are
     deleted (``auditctl -d``/``-W``) and its missing ones added (``auditctl -R`` on them only);
     /etc/audit/audit.rules is still recompiled (``augenrules`` without --load) for the next boot.
     Never ``systemctl restart auditd`` (systemd refuses it: RefuseManualStop).
+    Every command has a timeout (``_command``); one that runs out is a failed load.
     """
 
     def __init__(self, module, rules_dir, auditctl):
@@ -264,7 +327,7 @@ class Loader(object):
         self.method = self.full_method
 
     def _unit_exists(self, systemctl, unit):
-        rc, out, err = _run(self.module, [systemctl, "show", "-p", "LoadState", "--value", unit])
+        rc, out, err = _run([systemctl, "show", "-p", "LoadState", "--value", unit])
         return rc == 0 and out.strip() == "loaded"
 
     @property
@@ -281,20 +344,29 @@ class Loader(object):
         return self.compile(replace)[0][1].strip() == "-D"
 
     def method_for(self, replace=None):
-        return self.full_method if self.replaces_all(replace) else "auditctl"
+        lines = self.compile(replace)[0]
+        if lines[1].strip() != "-D" or lock_of(lines):
+            return "auditctl"
+        return self.full_method
 
-    def load(self, add=(), delete=()):
-        """Load the directory; return dict(rc, stdout, stderr, command, seconds, error_line).
+    def load(self, add=(), delete=(), lock=()):
+        """Load the directory; return dict(rc, stdout, stderr, command, seconds, error_line,
+        timed_out, lock): lock is the argv tail (["-e", "2"]) to run once the rules are proven,
+        or None. Nothing here locks the kernel.
 
-        add/delete: Rule objects for the rule by rule path (used when there is no -D)."""
+        add/delete: Rule and Control objects for the rule by rule path (used when there is no
+        -D); lock: the set's own lock Controls for that path."""
         started = time.time()
         lines, origins = self.compile()
         if lines[1].strip() == "-D":
-            self.method = self.full_method
-            result = self._load_all(lines)
+            held = lock_of(lines)
+            self.method = self.full_method if held is None else "auditctl"
+            result = self._load_all(lines, held)
         else:
             self.method = "auditctl"
             result = self._load_rules(lines, add, delete)
+            held = lock[0].render().split() if lock else None
+        result["lock"] = held
         result["seconds"] = round(time.time() - started, 3)
         return result
 
@@ -306,113 +378,118 @@ class Loader(object):
             return self.compiled_path, False
         return _temp_rules(content), True
 
-    def _load_all(self, lines):
+    def _boot_file(self, lines, steps):
+        """Keep /etc/audit/audit.rules right for the next boot (default directory only)."""
+        if not self.default_dir:
+            return
+        if self.augenrules:
+            steps.append(([self.augenrules],) + _step([self.augenrules]))
+        else:
+            _write_atomic(AUDIT_RULES, ("\n".join(lines) + "\n").encode("utf-8"), FILE_MODE)
+
+    def _load_all(self, lines, held):
         tmp = None
+        steps = []
         try:
-            if self.argv is not None:
+            if held is None and self.argv is not None:
                 argv = self.argv
-            else:
+            elif held is None:
                 target, temporary = self._compiled_file(lines)
                 tmp = target if temporary else None
                 argv = [self.auditctl, "-R", target]
-            rc, out, err = _run(self.module, argv)
-            return self._result(rc, out, err, " ".join(argv), tmp)
+            else:
+                # compiled for the boot with the lock; loaded now without it
+                self._boot_file(lines, steps)
+                unlocked = [line for line in lines if not _LOCK_LINE.match(line)]
+                tmp = _temp_rules(("\n".join(unlocked) + "\n").encode("utf-8"))
+                argv = [self.auditctl, "-R", tmp]
+            steps.append((argv,) + _step(argv))
+            return self._steps_result(steps, tmp)
         finally:
             if tmp:
                 os.unlink(tmp)
 
     def _load_rules(self, lines, add, delete):
-        commands, outs, errs = [], [], []
-        rc = 0
-        if self.default_dir:   # keep /etc/audit/audit.rules right for the next boot
-            if self.augenrules:
-                argv = [self.augenrules]
-                r, out, err = _run(self.module, argv)
-                commands.append(" ".join(argv))
-                outs.append(out)
-                errs.append(err)
-                rc = rc or r
-            else:
-                self._compiled_file(lines)
+        steps = []
+        self._boot_file(lines, steps)
         for rule in delete:
             args = rule.delete_args()
             if not args:
                 continue
             argv = [self.auditctl] + args
-            r, out, err = _run(self.module, argv)
-            commands.append(" ".join(argv))
-            outs.append(out)
-            errs.append(err)
-            rc = rc or r
+            steps.append((argv,) + _step(argv))
         tmp = None
         try:
             if add:
                 tmp = _temp_rules("".join(rule.render() + "\n" for rule in add).encode("utf-8"))
                 argv = [self.auditctl, "-R", tmp]
-                r, out, err = _run(self.module, argv)
-                commands.append(" ".join(argv))
-                outs.append(out)
-                errs.append(err)
-                rc = rc or r
-            return self._result(rc, "".join(outs), "".join(errs), "; ".join(commands) or "nothing to do", tmp)
+                steps.append((argv,) + _step(argv))
+            return self._steps_result(steps, tmp)
         finally:
             if tmp:
                 os.unlink(tmp)
 
-    def _result(self, rc, out, err, command, tmp):
-        result = {"rc": rc, "stdout": out, "stderr": err, "command": command, "error_line": None}
-        m = _ERROR_LINE.search(err or "") or _ERROR_LINE.search(out or "")
+    def _steps_result(self, steps, tmp):
+        """One result for the commands run: the first failure's rc, all the output."""
+        rc = 0
+        for step in steps:
+            rc = rc or step[1]
+        result = {"rc": rc, "stdout": "".join(s[2] for s in steps),
+                  "stderr": "".join(s[3] for s in steps),
+                  "command": "; ".join(_command.command_line(s[0]) for s in steps) or "nothing to do",
+                  "timed_out": any(s[4] for s in steps), "error_line": None}
+        m = _ERROR_LINE.search(result["stderr"]) or _ERROR_LINE.search(result["stdout"])
         if m:
             result["error_line"] = self._explain_line(int(m.group(1)), m.group(2), tmp)
         return result
 
     def _explain_line(self, number, path, tmp):
         """'line N of FILE: RULE (from RULES FILE)' for auditctl's 'error in line N of FILE'."""
-        data = _read(tmp or path) if (tmp or os.path.isabs(path)) else None
+        try:
+            data = _read(tmp or path) if (tmp or os.path.isabs(path)) else None
+            others = read_rules_dir(self.rules_dir)
+        except AuditRuleError:
+            data, others = None, []
         lines = _text(data).split("\n") if data is not None else []
         if not 0 < number <= len(lines):
             return "line %d of %s" % (number, path)
         line = lines[number - 1]
         origin = None
-        for name, text in read_rules_dir(self.rules_dir):
+        for name, text in others:
             if line in text.split("\n"):
                 origin = os.path.join(self.rules_dir, name)
                 break
-        where = " (from %s)" % origin if origin else ""
+        where = " (from %s)" % _files.show(origin) if origin else ""
         return "line %d of %s: %s%s" % (number, path, line, where)
 
 
-def _temp_rules(content):
+def _temp_rules(content, prefix=TEMP_PREFIX):
     """A private (0600, root) temporary rules file for auditctl -R; the caller removes it."""
-    fd, tmp = tempfile.mkstemp(prefix="auditfleet-rules-", suffix=".rules")
-    with os.fdopen(fd, "wb") as f:
-        f.write(content)
-    return tmp
+    return _files.private_temp(content, prefix, TEMP_SUFFIX)
 
 
 def _write_atomic(path, content, mode, module=None, owner=(0, 0)):
-    """Write bytes to a temporary file in path's directory, then move it over path."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".audit_rule-", suffix=".tmp")
+    """Replace PATH with CONTENT through a temporary file in its directory (never following a
+    symbolic link, see _files.write_atomic); SELinux hosts get the default context."""
     try:
-        os.fchmod(fd, mode)
-        if os.geteuid() == 0 and owner is not None:
-            os.fchown(fd, owner[0], owner[1])
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        if module is not None:
-            module.atomic_move(tmp, path)
-        else:
-            os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    os.chmod(path, mode)
-    if os.geteuid() == 0 and owner is not None:
-        os.chown(path, owner[0], owner[1])
+        _files.write_atomic(path, content, mode, owner, WRITE_PREFIX, WRITE_SUFFIX)
+    except _files.FileProblem as e:
+        raise AuditRuleError(e.msg)
+    if module is not None and module.selinux_enabled():
+        module.set_default_selinux_context(path, False)
+
+
+def remove_stale_temp_files(directories):
+    """Temporary files of this module that a killed run left (see STALE_AFTER): removed, and
+    returned. Call it only while holding the host lock (no other run is writing them)."""
+    removed = _files.remove_stale(tempfile.gettempdir(), _STALE_TEMP, STALE_AFTER)
+    seen = set()
+    for directory in directories:
+        real = os.path.realpath(directory)
+        if real not in seen:
+            seen.add(real)
+            removed += _files.remove_stale(directory, _STALE_WRITE, STALE_AFTER)
+    return removed
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,12 +497,15 @@ def _write_atomic(path, content, mode, module=None, owner=(0, 0)):
 # --------------------------------------------------------------------------------------------
 
 class _FileState(object):
-    """A file's bytes and owner/mode before we touched it (None: it did not exist)."""
+    """A file's bytes and owner/mode before we touched it (None: it did not exist). A symbolic
+    link or a special file there is refused before anything changes."""
 
     def __init__(self, path):
         self.path = path
-        self.content = _read(path)
-        self.stat = os.stat(path) if self.content is not None else None
+        try:
+            self.content, self.stat = _files.read_regular(path, follow=False)
+        except _files.FileProblem as e:
+            raise AuditRuleError(e.msg)
 
     def restore(self):
         if self.content is None:
@@ -468,7 +548,10 @@ class RuleSetManager(object):
         if not isinstance(self.priority, int) or not 0 <= self.priority <= 99:
             problems.append("priority %r is not allowed: use 0..99 (the file's order prefix)"
                             % (self.priority,))
-        if not os.path.isabs(self.rules_dir or ""):
+        bad = control_problem(self.rules_dir) if isinstance(self.rules_dir, str) else None
+        if bad:
+            problems.append("rules_dir %s" % bad)
+        elif not os.path.isabs(self.rules_dir or ""):
             problems.append("rules_dir %r is not an absolute path" % (self.rules_dir,))
         if self.state == "present" and not self.rules_param and not self._any_control():
             problems.append("rules is empty: state=present needs at least one rule or control "
@@ -490,15 +573,41 @@ class RuleSetManager(object):
         return validate_rules(rules, self.host, version)
 
     def _own_files(self):
-        """Files of this rule set in rules_dir: {file name: content} (other priorities too)."""
-        pattern = re.compile(r"^\d{1,2}-%s\.rules$" % re.escape(self.name))
+        """Files of this rule set in rules_dir: {file name: content} (other priorities too);
+        their stat in self.own_stats.
+
+        Every NN-<name>.rules must be a regular file: a symbolic link (or a FIFO, a device, a
+        directory) there is refused before anything changes, and never read or followed, so
+        the content of whatever it points to never shows in a diff or a backup."""
+        pattern = re.compile(r"\A[0-9]{1,2}-%s\.rules\Z" % re.escape(self.name))
         own = {}
-        for fname in os.listdir(self.rules_dir):
+        self.own_stats = {}
+        try:
+            names = os.listdir(self.rules_dir)
+        except OSError as e:
+            raise AuditRuleError("cannot list %s: %s" % (self.rules_dir, e.strerror))
+        for fname in sorted(names):
             if not pattern.match(fname):
                 continue
-            content = _read(os.path.join(self.rules_dir, fname))
+            path = os.path.join(self.rules_dir, fname)
+            try:
+                kind = _files.lstat_kind(path)
+                if kind is not None:
+                    target = ""
+                    if kind == "a symbolic link":
+                        target = " to %s" % _files.show(os.readlink(path))
+                    raise AuditRuleError(
+                        "%s is %s%s, not a regular file: refused before anything changed (audit_rule "
+                        "writes and removes only regular files, and does not read or follow this "
+                        "one); remove it" % (_files.show(path), kind, target))
+                content, st = _files.read_regular(path, follow=False, what="rule file")
+            except _files.FileProblem as e:
+                raise AuditRuleError(e.msg)
+            if content is None:
+                continue
             if fname == self.file_name or managed_name(content) == self.name:
                 own[fname] = content
+                self.own_stats[fname] = st
         return own
 
     # ---- the run ---------------------------------------------------------------------------
@@ -527,6 +636,12 @@ class RuleSetManager(object):
     def _run_locked(self, declared, auditctl):
         module = self.module
         present = self.state == "present"
+        if not self.check_mode:
+            # this run holds the host lock: no other run is writing these
+            stale = remove_stale_temp_files([self.rules_dir, os.path.dirname(AUDIT_RULES)])
+            if stale:
+                self.warnings.append("removed %d temporary file(s) that an interrupted audit_rule "
+                                     "run left: %s" % (len(stale), ", ".join(map(_files.show, stale))))
         own = self._own_files()
         current = own.get(self.file_name)
         desired = render_file(self.name, declared, self.controls).encode("utf-8") if present else None
@@ -573,7 +688,7 @@ class RuleSetManager(object):
             [n for n in to_remove if n in own])
         attrs_changed = False
         if present and current is not None and current == desired:
-            st = os.stat(self.path)
+            st = self.own_stats[self.file_name]
             attrs_changed = (st.st_mode & 0o7777) != FILE_MODE or (
                 os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0))
         file_changed = content_changed or attrs_changed
@@ -582,6 +697,8 @@ class RuleSetManager(object):
         status = get_status(module, auditctl) if auditctl else {
             "available": False, "immutable": False,
             "message": "auditctl is not installed, so the kernel's rules cannot be read"}
+        if status.get("timed_out"):
+            raise AuditRuleError("%s; nothing was changed" % status["message"])
         available, immutable = status["available"], status["immutable"]
         kernel_before = list_rules(module, auditctl) if available else []
         kernel_canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
@@ -663,7 +780,10 @@ class RuleSetManager(object):
             snapshot += [_FileState(AUDIT_RULES), _FileState(AUDIT_RULES + ".prev")]
         if self.backup and content_changed:
             for n in sorted(own):
-                bak = module.backup_local(os.path.join(self.rules_dir, n))
+                try:
+                    bak = _files.backup_copy(os.path.join(self.rules_dir, n), own[n], self.own_stats[n])
+                except _files.FileProblem as e:
+                    raise AuditRuleError(e.msg)
                 if n == self.file_name or result["backup_file"] is None:
                     result["backup_file"] = bak
         if present and file_changed:
@@ -781,37 +901,41 @@ class RuleSetManager(object):
 
     def _load_and_prove(self, loader, auditctl, declared, stale_candidates, snapshot,
                         kernel_before, result, diffs):
-        module = self.module
         before = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
         unset = [c for c in self.controls if not c.satisfied(self.status_before)]
-        load = loader.load(add=load_order(unset, [r for r in declared if r.canon() not in before]),
-                           delete=[r for r in stale_candidates if r.canon() in before])
+        add, own_lock = load_plan(unset, [r for r in declared if r.canon() not in before])
+        load = loader.load(add=add, delete=[r for r in stale_candidates if r.canon() in before],
+                           lock=own_lock)
         result["load_method"] = loader.method
-        kernel_after = list_rules(module, auditctl)
-        canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
-        self.status_after = get_status(module, auditctl) if self.controls else None
-        # with state=absent the declared rules are the ones to remove, not to find
-        missing = [r for r in declared if r.canon() not in canon] if self.state == "present" else []
-        if self.controls:
-            missing += [c for c in self.controls if not c.satisfied(self.status_after)]
-        left = [r for r in stale_candidates if r.canon() in canon]
-        problems = []
-        if load["rc"] == 0 and not missing and left:
-            # no -D in the compiled rules: remove this set's old rules one by one
-            for rule in left:
-                args = rule.delete_args()
-                if args:
-                    rc, out, err = _run(module, [auditctl] + args)
-                    if rc != 0:
-                        problems.append("auditctl %s: %s" % (" ".join(args), (err or out).strip()))
-            kernel_after = list_rules(module, auditctl)
-            canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
-            left = [r for r in stale_candidates if r.canon() in canon]
-        if load["rc"] == 0 and not missing and not left:
+        kernel_after, missing, left, problems = kernel_before, [], [], []
+        self.status_after = None
+        try:
+            kernel_after, missing, left = self._prove(auditctl, declared, stale_candidates)
+            if load["rc"] == 0 and not missing and left:
+                # no -D in the compiled rules: remove this set's old rules one by one
+                for rule in left:
+                    args = rule.delete_args()
+                    if args:
+                        rc, out, err, timed_out = _step([auditctl] + args)
+                        if rc != 0:
+                            problems.append("auditctl %s: %s" % (" ".join(args), (err or out).strip()))
+                kernel_after, missing, left = self._prove(auditctl, declared, stale_candidates)
+            if load["rc"] == 0 and not missing and not left and not problems and load["lock"]:
+                # the rules are in and proven: now, and only now, lock the configuration
+                failed_lock = self._lock(auditctl, load["lock"])
+                if failed_lock:
+                    problems.extend(failed_lock)
+                    missing.extend(own_lock)
+        except AuditRuleError as e:   # a query timed out or failed: the load is not proven
+            problems.append(e.msg)
+        if load["rc"] == 0 and not missing and not left and not problems:
             return kernel_after
 
         # ---- failed: say what, put everything back, fail ----
-        parts = ["%s exited %d" % (load["command"], load["rc"])]
+        if load["timed_out"]:
+            parts = ["%s did not finish in time" % load["command"]]
+        else:
+            parts = ["%s exited %d" % (load["command"], load["rc"])]
         # auditctl's errors are on stderr; stdout has the status it prints after -b/-f/-e lines
         said = (load["stderr"] or "").strip() or (load["stdout"] or "").strip()
         if load["error_line"]:
@@ -849,12 +973,44 @@ class RuleSetManager(object):
             if rolled_back else "Rolling back did not fully succeed: %s" % "; ".join(rollback_notes))
         raise AuditRuleError(msg, **result)
 
+    def _prove(self, auditctl, declared, stale_candidates):
+        """(kernel list, missing, left) after a load: the declared rules and settings not in
+        the kernel (the lock aside: it is set only after this proof), and rules of the set that
+        should be gone but are still loaded. Sets self.status_after when the set has controls."""
+        kernel = list_rules(self.module, auditctl)
+        canon = set(r.canon() for r in parse_rule_lines(kernel, self.host))
+        # with state=absent the declared rules are the ones to remove, not to find
+        missing = [r for r in declared if r.canon() not in canon] if self.state == "present" else []
+        if self.controls:
+            self.status_after = get_status(self.module, auditctl)
+            if self.status_after.get("timed_out"):
+                raise AuditRuleError(self.status_after["message"])
+            missing += [c for c in self.controls
+                        if c.flag != "-e" and not c.satisfied(self.status_after)]
+        left = [r for r in stale_candidates if r.canon() in canon]
+        return kernel, missing, left
+
+    def _lock(self, auditctl, lock):
+        """Set the lock (auditctl -e 2) once the rules are proven; [] when auditctl -s then says
+        enabled 2, else what went wrong (the kernel is then not locked, so it can be rolled back)."""
+        argv = [auditctl] + list(lock)
+        rc, out, err, timed_out = _step(argv)
+        self.status_after = get_status(self.module, auditctl)
+        if self.status_after.get("immutable"):
+            return []
+        return ["the rules were loaded and proven, but %s did not lock the audit configuration "
+                "(%s; auditctl -s: enabled %s)" % (
+                    _command.command_line(argv), (err or out).strip() or "exit %s" % rc,
+                    self.status_after.get("enabled", "?"))]
+
     def _restore_settings(self, auditctl):
         """Put back the kernel settings this set declared, as they were before the load."""
         if not self.controls:
             return []
         notes = []
         now = get_status(self.module, auditctl)
+        if now.get("timed_out"):
+            return ["cannot put the kernel settings back: %s" % now["message"]]
         if now.get("immutable") and not self.status_before.get("immutable"):
             return ["the failed load made audit rules immutable (enabled 2): nothing can be "
                     "put back until the host reboots"]
@@ -862,45 +1018,50 @@ class RuleSetManager(object):
             old = self.status_before.get(control.status_key)
             if control.option == "immutable" or old is None or now.get(control.status_key) == old:
                 continue
-            rc, out, err = _run(self.module, [auditctl, control.flag, str(old)])
+            rc, out, err, timed_out = _step([auditctl, control.flag, str(old)])
             if rc != 0:
                 notes.append("cannot set %s back to %s: %s" % (control.flag, old, (err or out).strip()))
         return notes
 
     def _rollback(self, loader, auditctl, snapshot, kernel_before):
-        """Put back every file we touched, load again, and make the kernel list what it was."""
-        module = self.module
+        """Put back every file we touched, load again, and make the kernel list what it was.
+        The reload never locks the kernel (Loader.load leaves the lock to its caller)."""
         notes = []
-        for state in snapshot:
-            if state.path in (AUDIT_RULES, AUDIT_RULES + ".prev"):
-                continue
-            try:
-                state.restore()
-            except (IOError, OSError) as e:
-                notes.append("cannot restore %s: %s" % (state.path, e))
-        again = loader.load()
-        for state in snapshot:
-            if state.path in (AUDIT_RULES, AUDIT_RULES + ".prev"):
+        boot_files = (AUDIT_RULES, AUDIT_RULES + ".prev")
+
+        def restore(states):
+            for state in states:
                 try:
                     state.restore()
-                except (IOError, OSError) as e:
-                    notes.append("cannot restore %s: %s" % (state.path, e))
-        notes.extend(self._restore_settings(auditctl))
-        now = list_rules(module, auditctl)
-        if now != kernel_before:
-            # the reload did not give the old list back (the kernel had drifted before, or the
-            # old files do not load either): load the list that was there
-            fd, tmp = tempfile.mkstemp(prefix="auditfleet-restore-", suffix=".rules")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(("-D\n" + "".join(line + "\n" for line in kernel_before)).encode("utf-8"))
-                rc, out, err = _run(module, [auditctl, "-R", tmp])
-            finally:
-                os.unlink(tmp)
-            now = list_rules(module, auditctl)
+                except (IOError, OSError, AuditRuleError) as e:
+                    notes.append("cannot restore %s: %s" % (state.path, getattr(e, "msg", e)))
+
+        restore([state for state in snapshot if state.path not in boot_files])
+        try:
+            again = loader.load()
+        except AuditRuleError as e:
+            again = {"rc": -1}
+            notes.append("cannot load the previous files again: %s" % e.msg)
+        restore([state for state in snapshot if state.path in boot_files])
+        try:
+            notes.extend(self._restore_settings(auditctl))
+            now = list_rules(self.module, auditctl)
             if now != kernel_before:
-                notes.append("reloading the previous files exited %d, and loading the previous "
-                             "kernel list back exited %d (%s); the kernel now has %d rules "
-                             "instead of %d" % (again["rc"], rc, (err or out).strip(), len(now),
-                                                len(kernel_before)))
+                # the reload did not give the old list back (the kernel had drifted before, or
+                # the old files do not load either): load the list that was there
+                tmp = _temp_rules(("-D\n" + "".join(line + "\n" for line in kernel_before)).encode("utf-8"),
+                                  prefix=RESTORE_PREFIX)
+                try:
+                    rc, out, err, timed_out = _step([auditctl, "-R", tmp])
+                finally:
+                    os.unlink(tmp)
+                now = list_rules(self.module, auditctl)
+                if now != kernel_before:
+                    notes.append("reloading the previous files exited %d, and loading the previous "
+                                 "kernel list back exited %d (%s); the kernel now has %d rules "
+                                 "instead of %d" % (again["rc"], rc, (err or out).strip(), len(now),
+                                                    len(kernel_before)))
+        except AuditRuleError as e:
+            notes.append(e.msg)
+            now = ["# the kernel's rules cannot be read: %s" % e.msg]
         return not notes, notes, now

@@ -25,17 +25,20 @@ __metaclass__ = type
 import difflib
 import grp
 import gzip
+import io
 import platform
 import pwd
 import os
 import re
+import zlib
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _files
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
     ERRNOS, MACHINES, RECORD_TYPES, RULE_FIELDS, SYSCALLS)
 
 MANAGED_HEADER = "## Managed by auditfleet.auditd (audit_rule name=%s). Do not edit: changes are overwritten."
 _MANAGED_RE = re.compile(r"^## Managed by auditfleet\.auditd \(audit_rule name=([a-z0-9_-]+)\)")
-NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+NAME_RE = re.compile(r"\A[a-z0-9_-]+\Z")
 NAME_MAX = 64
 
 ACTIONS = ("always", "never")
@@ -122,10 +125,11 @@ _LIST_FIELDS = {
 _SYSCALL_KEYS = ("syscalls", "key", "action", "list", "arch", "fields")
 _WATCH_KEYS = ("path", "permissions", "key")
 _FIELD_DICT_KEYS = ("name", "op", "value")
-_OP_RE = re.compile(r"^([A-Za-z0-9_]+)([=!<>&]+)(.*)$", re.S)
-_INT_RE = re.compile(r"^(-?)(0[xX][0-9A-Fa-f]+|0|[1-9][0-9]*)$")
-_OCTAL_RE = re.compile(r"^-?0[0-7]+$")
-_SYSCALL_RE = re.compile(r"^[a-z0-9_]+$")
+_OP_RE = re.compile(r"\A([A-Za-z0-9_]+)([=!<>&]+)(.*)\Z", re.S)
+_INT_RE = re.compile(r"\A(-?)(0[xX][0-9A-Fa-f]+|0|[1-9][0-9]*)\Z")
+_OCTAL_RE = re.compile(r"\A-?0[0-7]+\Z")
+_SYSCALL_RE = re.compile(r"\A[a-z0-9_]+\Z")
+_DIGITS_RE = re.compile(r"\A[0-9]+\Z")
 
 
 class AuditRuleError(Exception):
@@ -141,6 +145,23 @@ class _Invalid(ValueError):
     """A value that does not fit; the text says what is allowed."""
 
 
+# What no value written into a rule file, a file name, a key or a path may hold: C0 controls
+# (newline, tab, NUL, ESC...), DEL, C1 controls, and the Unicode line and paragraph separators
+# (str.splitlines() breaks lines there). Whole strings are checked, before anything is rendered.
+_CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_problem(value):
+    """None, or why the string VALUE cannot be used: it holds a control character. The text
+    shows VALUE escaped; the caller puts the option's name in front of it."""
+    m = _CONTROL_RE.search(value)
+    if m is None:
+        return None
+    return ("%r contains a control character (%r at position %d), which no value written into "
+            "a rule file, a file name, a key or a path may hold (a trailing newline counts: a "
+            "YAML block scalar such as | adds one)" % (value, m.group(), m.start()))
+
+
 # --------------------------------------------------------------------------------------------
 # The host: which ABIs its kernel runs, which syscall table each uses
 # --------------------------------------------------------------------------------------------
@@ -148,7 +169,7 @@ class _Invalid(ValueError):
 def _config_options(text):
     opts = {}
     for line in text.splitlines():
-        m = re.match(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$", line)
+        m = re.match(r"\A(CONFIG_[A-Za-z0-9_]+)=(.*)\Z", line)
         if m:
             opts[m.group(1)] = m.group(2).strip('"')
         else:
@@ -181,27 +202,32 @@ def compat_from_config(machine, config_text, cmdline=""):
     return opts.get("CONFIG_COMPAT") == "y"
 
 
+def _read_small(path, binary=False):
+    """A regular file's content (text unless binary), or None when it is missing, unreadable
+    or not a regular file (a FIFO is refused, never opened blocking)."""
+    try:
+        data = _files.read_regular(path)[0]
+    except _files.FileProblem:
+        return None
+    if data is None or binary:
+        return data
+    return data.decode("utf-8", "replace")
+
+
 def read_kernel_config(release=None):
     """The running kernel's build config (/proc/config.gz or /boot/config-RELEASE), or None."""
-    try:
-        with gzip.open("/proc/config.gz", "rt") as f:
-            return f.read()
-    except (IOError, OSError):
-        pass
+    data = _read_small("/proc/config.gz", binary=True)
+    if data is not None:
+        try:
+            return gzip.GzipFile(fileobj=io.BytesIO(data)).read().decode("utf-8", "replace")
+        except (IOError, OSError, EOFError, zlib.error):
+            pass
     release = release or platform.release()
-    try:
-        with open("/boot/config-%s" % release) as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
+    return _read_small("/boot/config-%s" % release)
 
 
 def _read_cmdline():
-    try:
-        with open("/proc/cmdline") as f:
-            return f.read()
-    except (IOError, OSError):
-        return ""
+    return _read_small("/proc/cmdline") or ""
 
 
 class HostArch(object):
@@ -332,10 +358,12 @@ _MSGTYPE_NAMES = dict((num, name) for name, num in RECORD_TYPES.items())
 def _check_text(text, what, absolute=False):
     if text == "":
         raise _Invalid("empty %s" % what)
-    for ch in text:
-        if ch.isspace() or ord(ch) < 32 or ord(ch) == 127:
-            raise _Invalid("%r contains whitespace or a control character, which a rule file "
-                           "cannot hold (auditctl splits rule lines at whitespace)" % text)
+    bad = control_problem(text)
+    if bad:
+        raise _Invalid(bad)
+    if any(ch.isspace() for ch in text):
+        raise _Invalid("%r contains whitespace, which a rule line cannot hold (auditctl splits "
+                       "rule lines at whitespace)" % text)
     if absolute and not text.startswith("/"):
         raise _Invalid("%r is not an absolute path (it must start with /)" % text)
 
@@ -403,7 +431,7 @@ def normalize_value(kind, name, text, lenient=False):
         return perms, perms
     if kind == "filetype":
         if text not in FILETYPES:
-            if lenient and re.match(r"^[0-9]+$", text):
+            if lenient and re.match(r"\A[0-9]+\Z", text):
                 return int(text), text
             raise _Invalid("%r is not a file type: use one of %s"
                            % (text, ", ".join(sorted(FILETYPES))))
@@ -656,13 +684,13 @@ def check_key(key):
         return "key must be a string, got %s %r" % (_type_name(key), key)
     if key == "":
         return "key must not be empty (leave it out for a rule without a key)"
+    bad = control_problem(key)
+    if bad:
+        return "key %s" % bad
     for ch in key:
         if ch.isspace():
             return ("key %r contains whitespace, which would split the rule line (allowed: "
                     "printable characters without whitespace, quotes or backslashes)" % key)
-        if ord(ch) < 32 or ord(ch) == 127 or (0x80 <= ord(ch) < 0xA0):
-            return ("key %r contains a control character (allowed: printable characters "
-                    "without whitespace, quotes or backslashes)" % key)
         if ch in "\"'`\\":
             return ("key %r contains a quote or backslash, which auditctl would keep as part "
                     "of the key (allowed: printable characters without whitespace, quotes or "
@@ -674,6 +702,10 @@ def check_key(key):
 
 
 def check_name(name):
+    """The problem with a rule set name (it becomes part of a file name), or None."""
+    bad = control_problem(name) if isinstance(name, str) else None
+    if bad:
+        return "name %s" % bad
     if not isinstance(name, str) or not NAME_RE.match(name) or len(name) > NAME_MAX:
         return ("name %r is not allowed: use 1 to %d characters of a-z, 0-9, _ and -"
                 % (name, NAME_MAX))
@@ -700,6 +732,10 @@ def parse_field_spec(spec):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise _Invalid("field %r: value must be a string or an integer, got %s %r"
                            % (name, _type_name(value), value))
+        for part, text in (("name", name), ("op", op), ("value", str(value))):
+            bad = control_problem(text)
+            if bad:
+                raise _Invalid("field %r: %s %s" % (spec, part, bad))
         if op not in OPERATORS:
             raise _Invalid("field %r: operator %r is not one of auditctl's: %s"
                            % (name, op, " ".join(OPERATORS)))
@@ -707,6 +743,9 @@ def parse_field_spec(spec):
     if not isinstance(spec, str):
         raise _Invalid("field %r must be a string such as 'auid>=1000' or a mapping with "
                        "name, op and value, got %s" % (spec, _type_name(spec)))
+    bad = control_problem(spec)
+    if bad:
+        raise _Invalid("field %s" % bad)
     text = spec.strip()
     m = _OP_RE.match(text)
     if not m:
@@ -894,6 +933,11 @@ def _validate_syscall_rule(index, item, host, errors, auditctl_version):
             if isinstance(s, bool) or not isinstance(s, (str, int)):
                 errors.append("%s: syscalls: %r is a %s, not a syscall name"
                               % (where, s, _type_name(s)))
+                syscalls_ok = False
+                break
+            bad = control_problem(s) if isinstance(s, str) else None
+            if bad:
+                errors.append("%s: syscalls: %s" % (where, bad))
                 syscalls_ok = False
                 break
     if list_ is not None and syscalls_ok:
@@ -1143,7 +1187,7 @@ def _parse_syscall(tokens, host):
     names = []
     for s in syscalls:
         s = s.lower()
-        if s.isdigit() and int(s) in numbers:
+        if _DIGITS_RE.match(s) and int(s) in numbers:
             s = numbers[int(s)]
         if s not in names:
             names.append(s)
@@ -1209,8 +1253,8 @@ def validate_controls(controls):
         raise AuditRuleError("controls must be a dict of %s, not %s"
                              % (", ".join(c[0] for c in CONTROLS), _type_name(controls)))
     known = [c[0] for c in CONTROLS]
-    errors = ["controls.%s is not a setting: use %s" % (k, ", ".join(known))
-              for k in sorted(controls) if k not in known]
+    errors = ["controls: %r is not a setting: use %s" % (k, ", ".join(known))
+              for k in sorted(controls, key=str) if k not in known]
     out = []
     for option, flag, status_key, highest in CONTROLS:
         value = controls.get(option)
@@ -1263,10 +1307,15 @@ def control_overrides(controls, lines, origins, own_file, rules_dir):
 
 def render_file(name, rules, controls=()):
     """The managed rule file of rule set NAME: a header line, its control lines, then one
-    line per rule."""
+    line per rule. Validation keeps control characters out of every value; this checks the
+    result once more, so that no line can ever be split or hidden."""
     lines = [MANAGED_HEADER % name]
     lines.extend(control.render() for control in controls)
     lines.extend(rule.render() for rule in rules)
+    for line in lines:
+        bad = control_problem(line)
+        if bad:
+            raise AuditRuleError("internal error, nothing was written: the rendered line %s" % bad)
     return "\n".join(lines) + "\n"
 
 
@@ -1281,12 +1330,16 @@ def managed_name(content):
 
 
 def rule_file_name(name, priority):
+    if check_name(name) or not 0 <= priority <= 99:
+        raise AuditRuleError("internal error: no rule file name for name %r, priority %r"
+                             % (name, priority))
     return "%02d-%s.rules" % (priority, name)
 
 
 def _version_key(name):
     """Sort key close to `ls -v` (GNU version sort), the order augenrules reads files in."""
-    return [(0, int(p), p) if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
+    # (the odd parts of the split are the ASCII digit runs; str.isdigit() would take "²" too)
+    return [(0, int(p), p) if i % 2 else (1, 0, p) for i, p in enumerate(re.split(r"([0-9]+)", name))]
 
 
 def sorted_rule_files(names):
@@ -1295,11 +1348,11 @@ def sorted_rule_files(names):
                   key=_version_key)
 
 
-_AWK_E = re.compile(r"^\s*-e")
-_AWK_D = re.compile(r"^\s*-D\s*$")
-_AWK_F = re.compile(r"^\s*-f")
-_AWK_B = re.compile(r"^\s*-b")
-_AWK_COMMENT = re.compile(r"^\s*#")
+_AWK_E = re.compile(r"^\s*-e", re.A)
+_AWK_D = re.compile(r"^\s*-D\s*\Z", re.A)
+_AWK_F = re.compile(r"^\s*-f", re.A)
+_AWK_B = re.compile(r"^\s*-b", re.A)
+_AWK_COMMENT = re.compile(r"^\s*#", re.A)
 
 
 def compile_rules(files, source_dir):

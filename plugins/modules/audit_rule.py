@@ -19,8 +19,15 @@ description:
     table, b32 against its 32-bit compat table), field names against libaudit's list, operators
     and values against what auditctl and the kernel accept. Each error names the rule (index
     and key), the option or field, the value and what is allowed.
-  - The file is rendered, compared and, when it differs, written atomically (temporary file in
-    the same directory, then moved over the old one), owned by root, mode 0640.
+  - Every string that goes into the rule file, its name, a key or a path is checked as a whole
+    string; a control character anywhere in it (a trailing newline included, as a YAML block
+    scalar such as C(|) adds one) is refused, and the message names the option and shows the
+    value escaped.
+  - The file is rendered, compared and, when it differs, written atomically (a temporary file
+    created exclusively in the same directory, then renamed over the old one), owned by root,
+    mode 0640. No symbolic link is followed where the module writes; a symbolic link, FIFO or
+    other special file at the path of a file of the set is refused before anything changes, and
+    a FIFO among the other rule files too.
   - After a change the rules are loaded the way the platform does it. With the default
     O(rules_dir) that is C(systemctl restart audit-rules.service) where systemd runs that unit
     (audit 4.x), else C(augenrules --load); without augenrules, or with another O(rules_dir),
@@ -36,6 +43,17 @@ description:
   - When loading fails or leaves declared rules out of the kernel, the previous files are put
     back, loaded again, and the kernel's rule list is made exactly what it was; the task fails
     with the output of augenrules and auditctl (RV(rolled_back), RV(load_error)).
+  - A set with O(controls.immutable) is locked in two steps, never in one. The rules (and the
+    other settings) are loaded without the lock and proven first, then C(auditctl -e 2) runs on
+    its own and C(auditctl -s) must say C(enabled 2). If the rules are not all in the kernel,
+    the host is not locked and the rollback restores files and kernel rules. The file keeps its
+    C(-e 2) line, so the next boot locks after loading the rules.
+  - Every command (C(auditctl), C(augenrules), C(systemctl)) runs with a timeout (30 s for a
+    query, 120 s for a load); one that runs out is killed with its process group, and the task
+    fails naming it (a load that runs out is rolled back).
+  - Temporary files that a killed run left behind (C(/tmp/auditfleet-rules-*.rules),
+    C(/tmp/auditfleet-restore-*.rules), C(.audit_rule-*.tmp) in O(rules_dir) and in
+    C(/etc/audit)) are removed by the next run, once they are a minute old, with a warning.
   - When the rules are immutable (C(auditctl -s) reports C(enabled 2)) the file is still written
     (it applies at the next boot), nothing is loaded, and RV(reboot_required) and RV(pending)
     say so, with a warning.
@@ -50,8 +68,8 @@ author:
   - auditfleet developers (@auditfleet)
 requirements:
   - auditd (audit userspace) on the managed host, with C(auditctl); C(augenrules) where the
-    distribution ships it.
-  - root on the managed host (use C(become)).
+    distribution ships it
+  - root on the managed host (use C(become))
 attributes:
   check_mode:
     support: full
@@ -210,7 +228,9 @@ options:
           - Lock the audit configuration (C(-e 2)) once loaded, until the next boot. Nothing can
             change the rules or settings afterwards, this module included (it then writes
             files and reports RV(reboot_required)).
-          - augenrules puts C(-e) last, whatever file it is in.
+          - The lock is set with C(auditctl -e 2) on its own, only after the rules are loaded
+            and proven; when they are not, nothing is locked and the load is rolled back.
+          - augenrules puts C(-e) last, whatever file it is in, so at boot the rules load first.
         type: bool
         default: false
   reload:
@@ -222,7 +242,8 @@ options:
   backup:
     description:
       - Keep a timestamped copy of the rule file when it is replaced or removed
-        (RV(backup_file)).
+        (RV(backup_file)), next to it, under a name with a random part that is created
+        exclusively (a link planted at a predictable name cannot redirect it).
     type: bool
     default: false
   rules_dir:
@@ -377,7 +398,8 @@ kernel_audit_message:
 load_method:
   description: How the rules were (or would be) loaded, V(augenrules) (C(augenrules --load) or
     C(systemctl restart audit-rules.service)) or V(auditctl) (C(auditctl -R) on the compiled
-    rules); null when nothing was loaded.
+    rules; also whenever the compiled rules lock the kernel with C(-e 2), as the lock is then
+    set on its own after the proof); null when nothing was loaded.
   returned: always
   type: str
   sample: augenrules
@@ -385,7 +407,7 @@ backup_file:
   description: The copy of the replaced or removed file, with O(backup=true).
   returned: always (null without a backup)
   type: str
-  sample: /etc/audit/rules.d/50-kill_monitoring.rules.12345.2024-01-01@10:00:00~
+  sample: /etc/audit/rules.d/50-kill_monitoring.rules.2024-01-01@10:00:00.k3x9_q2a~
 rolled_back:
   description: Loading failed or left declared rules out, and the previous files and kernel
     rule list were put back. The task fails.

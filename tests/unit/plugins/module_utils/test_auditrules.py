@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_order, parse_status
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_plan, parse_status
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
     AuditRuleError, HostArch, compat_from_config, compile_rules, managed_name, parse_rule_line,
     render_file, sorted_rule_files, validate_rules)
@@ -121,7 +121,7 @@ def test_fields_as_strings_and_mappings():
     ("dir=relative", "is not an absolute path"),
     ("path=/etc/", "ends with /"),
     ("path=/etc/pass wd", "whitespace"),
-    ("exe=/bin/x\n-D", "whitespace or a control character"),
+    ("exe=/bin/x\n-D", "field 'exe=/bin/x\\n-D' contains a control character ('\\n' at position 10)"),
     ("saddr_fam=AF_INET", "not a number"),
     ("saddr_fam=46", "out of range"),
     ("msgtype=CWD", "msgtype can only be used on the user and exclude lists"),
@@ -156,7 +156,7 @@ def test_user_and_group_names_resolve_to_ids_in_the_canonical_form():
     ("k" * 32, "is 32 bytes long: the kernel allows at most 31"),
     ("\u00e9" * 16, "is 32 bytes long"),
     ("k -D", "contains whitespace"),
-    ("k\n-D", "contains whitespace"),
+    ("k\n-D", "key 'k\\n-D' contains a control character"),
     ("k\x01x", "control character"),
     ("k\x7f", "control character"),
     ('k"x', "quote or backslash"),
@@ -180,7 +180,7 @@ def test_good_keys():
 
 @pytest.mark.parametrize("item, needle", [
     ({"path": "etc/passwd"}, "not an absolute path"),
-    ({"path": "/etc/passwd\n-D"}, "whitespace or a control character"),
+    ({"path": "/etc/passwd\n-D"}, "path '/etc/passwd\\n-D' contains a control character"),
     ({"path": "/etc/pass wd"}, "whitespace"),
     ({"path": "/etc/*.conf"}, "wildcard"),
     ({"path": 5}, "path must be a string, got integer"),
@@ -472,11 +472,11 @@ def test_model_runs_the_same_on_every_target_python(python):
     assert json.loads(res.stdout) == json.loads(mine.stdout)
 
 
-def test_a_lock_is_loaded_after_the_rules_it_would_otherwise_block():
-    # without -D (a rules_dir of its own) the module adds what the kernel lacks with one
-    # auditctl -R: -e 2 first would leave every rule after it refused, for good
+def test_the_lock_is_never_loaded_with_the_rules():
+    # -e 2 in the same auditctl -R as the rules would lock the host even when a rule is
+    # rejected or missing afterwards: the lock is set on its own, after the proof
     controls = ar.validate_controls({"immutable": True, "buffer_size": 8192})
     rules = ar.validate_rules([{"syscalls": ["kill"], "key": "k"}], ar.HostArch())
-    order = [item.render() for item in load_order(controls, rules)]
-    assert order[0] == "-b 8192" and order[-1] == "-e 2"
-    assert order[1:-1] == [r.render() for r in rules]
+    load, lock = load_plan(controls, rules)
+    assert [item.render() for item in load] == ["-b 8192"] + [r.render() for r in rules]
+    assert [c.render() for c in lock] == ["-e 2"]

@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -83,8 +84,12 @@ def auditctl_list():
 
 
 def _file(path):
+    """(bytes, mode, uid, gid) of a regular file; for anything else (a FIFO or a link a test
+    planted) what it is, without opening it (a FIFO would block)."""
     try:
         st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return ("not a regular file", stat.S_IFMT(st.st_mode), st.st_uid, st.st_gid)
         with open(path, "rb") as f:
             return (f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
     except FileNotFoundError:
