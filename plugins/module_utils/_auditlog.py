@@ -20,6 +20,7 @@ Design:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import collections
 import glob
 import gzip
 import io
@@ -702,8 +703,9 @@ def _parse_execve(raw, interpret):
 
 class _Open(object):
     """The records of one event while they are gathered; closed_by says what completed it:
-    "record" (its last record came), "timeout", "limit" (too many open events) or "end"
-    (the input ended first, so it may still grow: the facts module's cursor holds these back)."""
+    "record" (its last record came), "timeout", "limit" (too many open events), "end"
+    (the input ended first, so it may still grow: the facts module's cursor holds these back)
+    or "idle" (GroupFeed.flush(): a followed log went idle while it was open)."""
     __slots__ = ("node", "event_id", "sec", "records", "closed_by")
 
     def __init__(self, node, event_id, sec):
@@ -867,6 +869,18 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
     lines = records = 0
     try:
         for block in blocks:
+            if not isinstance(block, str):  # a GroupFeed pause between blocks: hand control back
+                stats.lines += lines
+                stats.records += records
+                lines = records = 0
+                if block.flush:
+                    for pending in list(open_events.values()):
+                        pending.closed_by = "idle"
+                        yield pending
+                    open_events.clear()
+                block.open = list(open_events.values())
+                yield None
+                continue
             rows = _LINE.findall(block)
             lines += len(rows)
             for node, rtype, event_id, sec, body in rows:
@@ -919,6 +933,54 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
     finally:
         stats.lines += lines
         stats.records += records
+
+
+class _Pause(object):
+    """Put between blocks by GroupFeed: group_records yields None for it (after completing
+    every open event, with FLUSH) and leaves the events still open in OPEN."""
+    __slots__ = ("flush", "open")
+
+    def __init__(self, flush=False):
+        self.flush = flush
+        self.open = []
+
+
+class GroupFeed(object):
+    """group_records for a log that is still being written: feed() text blocks of whole lines
+    as they are read and get back the groups (_Open) they complete, in order; flush() completes
+    the events still open (the input went idle: auditd's end_of_event_timeout); open_groups
+    are the events still open after the last call (their lines() let a reader resume later).
+
+    The grouping rules, limits and counters are group_records' own.
+    """
+
+    def __init__(self, stats=None, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS):
+        self.stats = ParseStats() if stats is None else stats
+        self.open_groups = []
+        self._items = collections.deque()
+        self._groups = group_records(self._blocks(), self.stats, eoe_timeout, max_open)
+
+    def _blocks(self):
+        while True:
+            yield self._items.popleft()
+
+    def _run(self, items):
+        self._items.extend(items)
+        done = []
+        for group in self._groups:
+            if group is None:  # the pause: everything fed so far is grouped
+                break
+            done.append(group)
+        self.open_groups = items[-1].open
+        return done
+
+    def feed(self, block):
+        """A text block of whole lines -> the groups it completes."""
+        return self._run([block, _Pause()])
+
+    def flush(self):
+        """Complete every open event (closed_by "idle") -> those groups."""
+        return self._run([_Pause(flush=True)])
 
 
 def _key_needles(keys):
