@@ -4,7 +4,9 @@
 #   2. auditd running (unit and integration tests read what it writes),
 #   3. one virtualenv per ansible-core toolchain under .venv/, from tests/requirements/ansible-X.Y.txt;
 #      `release` is the release toolchain .venv/release (tests/requirements/release.txt: galaxy-importer,
-#      ansible-builder, ansible-runner, the docs site), which also needs Debian's pandoc.
+#      ansible-builder, ansible-runner, the docs site), which also needs Debian's pandoc,
+#   4. .venv/ansible-rulebook (tests/requirements/ansible-rulebook.txt) and Java 17 for the live test of
+#      the EDA event source; NOT RUN (recorded in .venv/ansible-rulebook.notrun) where it cannot be built.
 # Usage: tools/testenv.sh [X.Y|release ...]   (default: 2.16 2.21)
 # A toolchain that cannot be built here (no suitable Python) is not an error: it is reported loudly
 # as NOT RUN and recorded in .venv/ansible-X.Y.notrun, which tools/stage.sh turns into NOT RUN stages.
@@ -24,6 +26,7 @@ python_candidates() {
         2.16) echo "3.11" ;;
         2.21) echo "3.14 3.13 3.12" ;;
         release) echo "3.11" ;;
+        rulebook) echo "3.11 3.12" ;;
         *) return 1 ;;
     esac
 }
@@ -50,6 +53,8 @@ ensure_packages() {
             missing+=("$pkg")
         fi
     done
+    # ansible-rulebook's rule engine runs on a Java 17 runtime
+    command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
     if ((${#missing[@]} == 0)); then
         log "Debian packages present: auditd python3-audit shellcheck ${EXTRA_PACKAGES:-}"
         return
@@ -113,8 +118,9 @@ ensure_venv() {
         local reason
         reason="no Python $(python_candidates "$ver" | tr ' ' '/') found in $PYENV_VERSIONS or PATH"
         printf '%s\n' "$reason" >"$notrun"
-        printf '\n!!!!!!!!\nNOT RUN: ansible-core %s toolchain (lint, sanity, unit, integration) because %s\n!!!!!!!!\n\n' \
-            "$ver" "$reason"
+        local what="ansible-core $ver toolchain (lint, sanity, unit, integration)"
+        [[ "$ver" == rulebook ]] && what="ansible-rulebook toolchain (the live test of the EDA event source)"
+        printf '\n!!!!!!!!\nNOT RUN: %s because %s\n!!!!!!!!\n\n' "$what" "$reason"
         return 0
     fi
     rm -f "$notrun"
@@ -148,6 +154,7 @@ main() {
     for v in "${versions[@]}"; do
         ensure_venv "$v"
     done
+    ensure_venv rulebook
 }
 
 main "$@"
