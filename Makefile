@@ -8,7 +8,7 @@
 #   make test          all of the above for every toolchain, then a PASS/FAIL/NOT RUN summary
 #   make clean         remove build trees and caches (make distclean: the toolchains too)
 #   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
-#   make bench         parser benchmark (LOG=/path/audit.log for an existing log); make bench-facts
+#   make bench         parser benchmark (LOG=/path/audit.log for an existing log); bench-facts, bench-eda
 #   make test-fleet    the fleet scenarios on 4 qemu VMs; make bench-fleet the fleet benchmark
 #   make build         the collection tarball in build/dist (from the files git knows)
 #   make release-check tests/release: tarball, galaxy-importer, ansible-builder, ansible-runner, docs site
@@ -41,7 +41,7 @@ COLLECTIONS := $(CURDIR)/build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
-.PHONY: demo bench bench-facts test-fleet bench-fleet
+.PHONY: demo bench bench-facts bench-eda test-fleet bench-fleet
 .PHONY: venv-release build release-check galaxy-importer docsite docsite-rst
 .PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
 
@@ -168,6 +168,10 @@ bench: venv
 
 bench-facts: venv | $(COLL_LINK)
 	$(BENCH_PY) bench/bench_facts.py $(ARGS)
+
+# The EDA event source: events/s it sustains on a growing log, latency from write to queue.
+bench-eda: venv | $(COLL_LINK)
+	$(BENCH_PY) bench/bench_eda.py $(ARGS)
 
 # The fleet: four qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).
 # Always tears the VMs down. .ci/run runs it after `make test`.

@@ -567,11 +567,10 @@ class AuditLogSource:
         self.follower = Follower(opts["path"], self.stats)
         keys = opts["keys"]
         self.key_set = frozenset(keys) if keys else None
-        if opts["report"] == "kill":
-            # without keys, most events are other syscalls: dropped before their fields are read
-            self.window = _auditlog._Filter(None, None, None, None, None if keys else _killreport.KILL_SYSCALLS)
-        else:
-            self.window = _auditlog._Filter(keys, None, None, None, None)
+        # the parser's cheap tests, before any field is read: the keys (from the raw key=
+        # fields) and, for kill reports, the syscall
+        syscalls = _killreport.KILL_SYSCALLS if opts["report"] == "kill" else None
+        self.window = _auditlog._Filter(keys, None, None, None, syscalls)
         self.names = _auditfacts._Names()
         self.last_data = time.monotonic()
         self.last_time = None
@@ -682,7 +681,7 @@ class AuditLogSource:
 
     def _output(self, group):
         key = _group_key(group)
-        stamp = _auditlog.event_time(group.event_id)
+        stamp = group.sec  # whole seconds: the fallback compares them, and the ids of the last one
         if self.last_time is None or stamp > self.last_time:
             self.last_time, self.recent_ids = stamp, []
         if stamp == self.last_time and len(self.recent_ids) < RECENT_IDS:

@@ -37,6 +37,24 @@ class RealKills(object):
         return [line for i in indexes for line in self.events[i][1]]
 
 
+def keyed_events(data, needle):
+    """[(event id, its lines)] of the events whose SYSCALL record has NEEDLE and whose last
+    record (PROCTITLE) is written, in log order."""
+    keyed, order, lines = set(), [], {}
+    for line in data.split(b"\n"):
+        m = _ID.search(line)
+        if m is None:
+            continue
+        event_id = m.group(1).decode()
+        if needle in line and b"type=SYSCALL " in line:
+            keyed.add(event_id)
+        if event_id not in lines:
+            order.append(event_id)
+            lines[event_id] = []
+        lines[event_id].append(line)
+    return [(i, lines[i]) for i in order if i in keyed and lines[i][-1].startswith(b"type=PROCTITLE ")]
+
+
 @pytest.fixture(scope="session")
 def real_kills():
     """KILLS real kill syscalls (kill -s SIG PID by children of this test) under a rule keyed
@@ -58,25 +76,13 @@ def real_kills():
                     subprocess.run(["kill", "-s", str(sig), str(sleeper.pid)], check=True,
                                    env=dict(os.environ, LC_ALL="C"), timeout=10)
                 needle = ('key="%s"' % key).encode()
-                data = tail.wait_for(lambda d: d.count(needle) >= KILLS, timeout=30)
+                data = tail.wait_for(lambda d: len(keyed_events(d, needle)) >= KILLS, timeout=30)
     finally:
         for sleeper in sleepers:
             if sleeper.poll() is None:
                 sleeper.kill()
             sleeper.wait()
-    keyed, order, lines = set(), [], {}
-    for line in data.split(b"\n"):
-        m = _ID.search(line)
-        if m is None:
-            continue
-        event_id = m.group(1).decode()
-        if needle in line and b"type=SYSCALL " in line:
-            keyed.add(event_id)
-        if event_id not in lines:
-            order.append(event_id)
-            lines[event_id] = []
-        lines[event_id].append(line)
-    events = [(i, lines[i]) for i in order if i in keyed]
+    events = keyed_events(data, needle)
     assert len(events) == KILLS, "auditd wrote %d of %d kill events" % (len(events), KILLS)
     for _event_id, event_lines in events:
         assert event_lines[-1].split(b" ", 1)[0] == b"type=PROCTITLE", event_lines
