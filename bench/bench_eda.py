@@ -127,7 +127,7 @@ async def consume_until(run_main, args, want, idle_stop, received):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--size", default="64M", help="size of the generated log (default 64M)")
     parser.add_argument("--rates", default="1000,4000,16000,64000",
                         help="events per second written, one step each, until the log's end (default 1000,4000,16000,64000)")
