@@ -41,7 +41,8 @@ description:
     2 seconds without new lines (auditd's C(end_of_event_timeout)).
   - Lines that are not audit records are skipped and counted (logged as a warning), never fatal.
   - Memory is bounded whatever the log rate; a slow consumer slows the reader down.
-  - Each event is C({"auditd": {"type": "kill", "host": HOST, "report": KILL_REPORT}}) with
+  - >-
+    Each event is C({"auditd": {"type": "kill", "host": HOST, "report": KILL_REPORT}}) with
     O(report=kill), or C({"auditd": {"type": "event", "host": HOST, "event": EVENT}}) with
     O(report=events).
 options:

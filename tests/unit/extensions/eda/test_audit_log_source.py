@@ -15,6 +15,7 @@ import sys
 import tracemalloc
 
 import pytest
+import yaml
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports
 
@@ -383,6 +384,20 @@ def test_bad_arguments_are_refused_with_the_field_and_value(plugin, args, messag
     with pytest.raises(ValueError) as info:
         asyncio.run(plugin["main"](asyncio.Queue(), args))
     assert message in str(info.value)
+
+
+def test_documentation_matches_the_arguments(plugin):
+    doc = yaml.safe_load(plugin["DOCUMENTATION"])
+    assert sorted(doc["options"]) == sorted(plugin["OPTIONS"])
+    assert doc["options"]["report"]["choices"] == list(plugin["REPORTS"])
+    defaults = plugin["parse_options"]({"host": "h"})
+    for name, spec in doc["options"].items():
+        if "default" in spec:
+            assert defaults[name] == spec["default"], name
+    examples = yaml.safe_load(plugin["EXAMPLES"])
+    for example in examples:  # valid as they are (but the cursor's directory, not made here)
+        args = dict(example["auditfleet.auditd.audit_log"], cursor=None)
+        plugin["parse_options"](args)
 
 
 def test_defaults(plugin):
