@@ -147,6 +147,9 @@ main() {
     ensure_packages
     ensure_auditd
     mkdir -p "$VENVS"
+    # The real path: a venv's scripts name their interpreter by the path it was built at, and
+    # .venv may be a symlink that goes away (a worktree's link to a shared .venv).
+    VENVS=$(cd "$VENVS" && pwd -P)
     # Several people may run make in this tree at once: one venv build at a time.
     exec 9>"$VENVS/.lock"
     flock 9

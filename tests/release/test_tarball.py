@@ -1,7 +1,8 @@
 """The collection tarball (ansible-galaxy collection build): what a user installs.
 
 Both ways: nothing that only serves development is in it, and everything a user needs is, which
-is every file of the checkout under plugins/, roles/, playbooks/, meta/, docs/ and changelogs/
+is every file of the checkout under plugins/, roles/, playbooks/, meta/, docs/, changelogs/ and
+extensions/ (the EDA event source and rulebook)
 (so a new module or doc cannot be left out by a build_ignore pattern without this failing).
 """
 import fnmatch
@@ -14,7 +15,7 @@ from conftest import ROOT, build_tarball, checkout_files, copy_checkout, galaxy_
 
 # Top-level entries a user's tarball may have, and the only file it ships from tests/.
 ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGELOG.md", "bindep.txt",
-               "meta", "plugins", "roles", "playbooks", "docs", "changelogs", "tests"}
+               "meta", "plugins", "roles", "playbooks", "docs", "changelogs", "tests", "extensions"}
 ALLOWED_TESTS = {"tests", "tests/config.yml"}
 # Development-only files and trees (fnmatch on member names); named so a failure says which.
 FORBIDDEN = ["Makefile", "ruff.toml", ".ansible-lint", ".gitignore", ".ci", ".ci/*", ".git*",
@@ -24,7 +25,7 @@ FORBIDDEN = ["Makefile", "ruff.toml", ".ansible-lint", ".gitignore", ".ci", ".ci
              "tests/release*", "tests/output*", "tests/conftest.py", "docs/fleet-tests.md",
              "docs/execution-environment/context*", "docs/execution-environment/*.tar.gz"]
 # Shipped trees: every checkout file in them must be in the tarball.
-SHIPPED_TREES = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "changelogs/")
+SHIPPED_TREES = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "changelogs/", "extensions/")
 DEVELOPMENT_DOCS = {"docs/fleet-tests.md"}
 # Files a user (or Galaxy, Automation Hub, ansible-builder, antsibull-docs) reads.
 REQUIRED = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "bindep.txt", "meta/runtime.yml",
