@@ -165,8 +165,15 @@ def live():
                         t = scen.sleeper()
                         scen.killer([kill32, str(t.pid), "15"])
                         ex["i386"] = dict(target=t.pid, signal=15, exe=kill32, tcomm="sleep")
-                    want = len(ex)
-                    data = tail.wait_for(lambda d: d.count(key.encode()) >= want + 2)
+                    # The rules watch every process of the machine, so a count of keyed lines
+                    # can be reached by someone else's kills before the last of ours is written:
+                    # wait until each expected (target, signal) has its report.
+                    wanted = set((e["target"], e["signal"]) for e in ex.values())
+
+                    def complete(d):
+                        seen = set((r["target_pid"], r["signal"]) for r in kill_reports(d, keys=[key]))
+                        return wanted <= seen
+                    data = tail.wait_for(complete, timeout=30.0)
             finally:
                 scen.cleanup()
                 if created:
