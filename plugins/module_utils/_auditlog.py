@@ -13,8 +13,14 @@ Design:
 - An event is complete when its last record ends events (PROCTITLE, EOE, or a type that
   stands alone), when a later record is more than `eoe_timeout` seconds newer (as auditd's
   end_of_event_timeout), when too many events are open at once, or at end of input.
-- Bad input never raises: lines that are not records, overlong lines and undecodable bytes
-  are counted in ParseStats and skipped or repaired.
+- Bad input never raises: lines that are not records, overlong lines, undecodable bytes,
+  times beyond the year 9999 and corrupt compressed data are counted in ParseStats and
+  skipped or repaired.
+- Hostile input is part of the spec: every regular expression runs in time linear in its
+  input (no pattern can backtrack over a run it already failed on), numbers are converted
+  only when short (int() of a long digit string is quadratic before Python 3.12), and
+  memory is bounded in bytes: blocks, open events (MAX_OPEN_BYTES), the rows of a block
+  (ROWS_SPAN), the fields of a record (MAX_FIELDS) and every cache (*_CACHE_BYTES).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,16 +32,33 @@ import gzip
 import io
 import os
 import re
-import time
+import sys
+import zlib
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
     ARCHES, ERRNOS, RECORD_TYPES, SYSCALLS)
-from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import iso_utc
+from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import iso_seconds, iso_utc
 
 BLOCK_SIZE = 1 << 20
-MAX_LINE = 1 << 20
+MAX_LINE = 1 << 20  # not smaller than BLOCK_SIZE: a block then holds only lines shorter than MAX_LINE
 MAX_OPEN_EVENTS = 2048
+# Memory (bytes of text) of the records of the events open at once; past it the oldest are
+# closed early. Real events are a few KiB (the kernel writes records of at most 8970
+# bytes) and few are open at once, so only hostile or broken input reaches it.
+MAX_OPEN_BYTES = 2 << 20
+# Fields read from one record (the kernel's largest records, EXECVE, hold about 1250);
+# the rest of a longer record is dropped and counted (repaired.fields_over_limit).
+MAX_FIELDS = 4096
+# Lines of a block matched at once: the rows of a 64 KiB piece, not of a whole block of
+# empty lines, are in memory together.
+ROWS_SPAN = 1 << 16
 DEFAULT_EOE_TIMEOUT = 2
+# Event times are read up to the end of the year 9999 (ISO 8601's four-digit years; far
+# beyond a 32-bit time_t, and within every platform's datetime).
+MAX_EPOCH = 253402300799
+# Numbers with more digits are kept as text: no audit field needs them, and int() of a long
+# digit string costs time quadratic in its length before Python 3.12.
+MAX_INT_DIGITS = 20
 
 ENRICHED_SEP = "\x1d"
 UNSET_IDS = frozenset(("4294967295", "-1"))
@@ -44,16 +67,23 @@ UNSET_IDS = frozenset(("4294967295", "-1"))
 _HEADER = re.compile(r"(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?")
 # Every line of a block: records fill the first four groups, other lines only the last.
 _LINE = re.compile(r"^(?:(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?)?(.*)$", re.M)
-# Looser form for lines that went through syslog or the kernel ring buffer
-# ("... audit: type=1400 audit(1.2:3): ...").
-_HEADER_LOOSE = re.compile(r"(?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
+# Lines that went through syslog or the kernel ring buffer ("... audit: type=1400
+# audit(1.2:3): ...") are read by _loose_header: one or two whole words (from a word's
+# start: (?<!\S)), then the stamp.
+_LOOSE_HEADER = re.compile(r"(?<!\S)(?:(\S+) )?(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
+_LOOSE_ALONE = re.compile(r"(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
 # name=value with quoted ("..." or '...'), braced ({ ... }) or bare values; an unterminated
-# quote (a truncated line) runs to the end.
-_FIELD = re.compile(r"""([^\s=]+)=("[^"]*"?|'[^']*'?|\{[^}]*\}?|\S*)""")
-_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+\Z")
+# quote (a truncated line) runs to the end. The second branch takes a whole word without
+# "=" in one step (its name is empty: callers drop it): without it, a word of n characters
+# with no "=" costs n^2 steps, every start inside it scanning to its end again.
+_FIELD = re.compile(r"""([^\s=]+)=("[^"]*"?|'[^']*'?|\{[^}]*\}?|\S*)|[^\s=]+""")
+# Hex digits, in pairs (checked by _is_hex: a repeated pair costs the regex engine far
+# more per character than a repeated character class).
+_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+\Z")
 _SYSCALL_FIELDS = re.compile(r"(?:^| )arch=([0-9a-fA-F]+) syscall=(\d+)")
-_EXECVE_ARG = re.compile(r"a(\d+)(?:\[(\d+)\])?\Z")
-_UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d+)\]\Z")
+_EXECVE_ARG = re.compile(r"a(\d{1,9})(?:\[(\d{1,9})\])?\Z")
+_UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d{1,20})\]\Z")
+_SMALL_NUMBER = re.compile(r"-?[0-9]{1,%d}\Z" % MAX_INT_DIGITS)
 
 # Fields whose value is hex when it holds spaces, quotes or control characters (the kernel's
 # audit_log_untrustedstring), a quoted string otherwise.
@@ -103,6 +133,7 @@ class ParseStats(object):
 # Sources
 
 _ROTATED = re.compile(r"^(.*?)(?:\.(\d+))?(\.gz)?$")
+_ROTATED_NUMBER = re.compile(r"[1-9][0-9]{0,8}\Z")
 
 
 def _rotation_order(path):
@@ -132,14 +163,34 @@ def expand_log_paths(patterns):
     return result
 
 
-def rotated_log_set(log_file):
-    """The log file and its rotated siblings (log_file.1 ... log_file.N), oldest first."""
-    found = []
-    num = 1
-    while os.path.exists("%s.%d" % (log_file, num)):
-        found.append("%s.%d" % (log_file, num))
-        num += 1
-    found.reverse()
+def rotated_log_set(log_file, gaps=None):
+    """The log file and its rotated siblings (log_file.1 ... log_file.N), oldest first.
+
+    Every numbered sibling is listed, also past a gap in the numbering (a file removed by
+    hand, num_logs lowered): GAPS, a list if given, receives the missing names (the first 100).
+    """
+    directory, base = os.path.split(log_file)
+    numbered = {}
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        names = []
+    prefix = base + "."
+    for name in names:
+        num = name[len(prefix):]
+        # as auditd numbers them: ASCII digits, no leading zero, no .gz
+        if name.startswith(prefix) and _ROTATED_NUMBER.match(num) \
+                and os.path.isfile(os.path.join(directory, name)):
+            numbered[int(num)] = os.path.join(directory, name)
+    numbers = sorted(numbered)
+    if gaps is not None:
+        expected = 1
+        for num in numbers:  # the missing numbers below each present one, at most 100 named
+            while expected < num and len(gaps) < 100:
+                gaps.append("%s.%d" % (log_file, expected))
+                expected += 1
+            expected = num + 1
+    found = [numbered[n] for n in reversed(numbers)]
     if os.path.exists(log_file):
         found.append(log_file)
     return found
@@ -152,6 +203,40 @@ def open_log(path):
     return io.open(path, "rb")
 
 
+# What gzip raises on compressed data that ends early or is corrupt (BadGzipFile, from
+# Python 3.8 on, is an OSError; before, "Not a gzipped file" is one).
+GZIP_ERRORS = (EOFError, zlib.error, OSError)
+
+
+def _read_blocks(fobj, stats):
+    """The bytes of FOBJ in blocks of BLOCK_SIZE. Compressed data that ends early or is
+    corrupt ends the file (skipped.bad_gzip_data), not the whole parse, and what was
+    decompressed before it is kept: a compressed file is read in small pieces."""
+    if not isinstance(fobj, gzip.GzipFile):
+        while True:
+            data = fobj.read(BLOCK_SIZE)
+            if not data:
+                return
+            yield data
+    while True:
+        pieces, size = [], 0
+        try:
+            while size < BLOCK_SIZE:
+                piece = fobj.read1(BLOCK_SIZE - size)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except GZIP_ERRORS:
+            stats.skip("bad_gzip_data")
+            if pieces:
+                yield b"".join(pieces)
+            return
+        if not pieces:
+            return
+        yield b"".join(pieces)
+
+
 def _blocks_from_binary(fobj, stats, position=None, partial_tail=True):
     """Yield decoded text blocks of whole lines from a binary file object.
 
@@ -161,10 +246,7 @@ def _blocks_from_binary(fobj, stats, position=None, partial_tail=True):
     """
     rest = b""
     skipping = False  # inside a line longer than MAX_LINE
-    while True:
-        data = fobj.read(BLOCK_SIZE)
-        if not data:
-            break
+    for data in _read_blocks(fobj, stats):
         stats.bytes += len(data)
         if skipping:
             cut = data.find(b"\n")
@@ -204,11 +286,26 @@ def _blocks_from_binary(fobj, stats, position=None, partial_tail=True):
             skipping = True
         if position is not None:
             position[0] += cut + 1
-        yield _decode_block(data[:cut], stats)
+        text = _decode_block(data[:cut], stats)
+        data = None  # not kept while the block is used
+        yield text
     if rest and partial_tail:
         if position is not None:
             position[0] += len(rest)
         yield _decode_block(rest, stats)
+
+
+def _count_lines_with(text, char):
+    """Lines of TEXT that hold CHAR, counted without splitting TEXT into lines."""
+    count = 0
+    pos = text.find(char)
+    while pos >= 0:
+        count += 1
+        end = text.find("\n", pos)
+        if end < 0:
+            break
+        pos = text.find(char, end)
+    return count
 
 
 def _decode_block(data, stats):
@@ -216,13 +313,41 @@ def _decode_block(data, stats):
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("utf-8", "replace")
-        stats.repair("invalid_utf8_lines", sum(1 for line in text.split("\n") if u"\ufffd" in line))
+        stats.repair("invalid_utf8_lines", _count_lines_with(text, u"\ufffd"))
+    return _crlf(text)
+
+
+def _crlf(text):
     if "\r" in text:
         # CRLF line ends; a block ends before the last line's \n, so its \r stands alone
         text = text.replace("\r\n", "\n")
         if text[-1:] == "\r":
             text = text[:-1]
     return text
+
+
+def _split_text(text, stats):
+    """Text of any length -> blocks of whole lines of about BLOCK_SIZE characters; lines
+    longer than MAX_LINE are skipped, as in files."""
+    pos, end = 0, len(text)
+    if text.endswith("\n"):
+        end -= 1
+    while pos < end:
+        stop = pos + BLOCK_SIZE
+        if stop >= end:
+            cut = end
+        else:
+            cut = text.rfind("\n", pos, stop)
+            if cut < 0:  # a line longer than a block
+                cut = text.find("\n", stop)
+                if cut < 0:
+                    cut = end
+                if cut - pos > MAX_LINE:
+                    stats.skip("line_too_long")
+                    pos = cut + 1
+                    continue
+        yield _crlf(text[pos:cut])
+        pos = cut + 1
 
 
 def _blocks_from_lines(lines, stats):
@@ -234,14 +359,21 @@ def _blocks_from_lines(lines, stats):
             line = _decode_block(line, stats)
         else:
             stats.bytes += len(line)
+        if len(line) > BLOCK_SIZE:  # several lines, or one too long: cut as a file is
+            if batch:
+                block, batch, size = "\n".join(batch), [], 0
+                yield block
+            for block in _split_text(line, stats):
+                yield block
+            continue
         line = line.rstrip("\n")
         if "\r" in line:  # CRLF line ends, as _decode_block drops them from bytes
             line = line.replace("\r\n", "\n").rstrip("\r")
+        if size + len(line) > BLOCK_SIZE and batch:
+            block, batch, size = "\n".join(batch), [], 0  # the lines are not kept twice
+            yield block
         batch.append(line)
         size += len(line)
-        if size >= BLOCK_SIZE:
-            yield "\n".join(batch)
-            batch, size = [], 0
     if batch:
         yield "\n".join(batch)
 
@@ -260,7 +392,12 @@ def _blocks_from_paths(paths, stats):
 
 def _is_path(value):
     """A one-line string naming an existing file is a path; anything else is log text."""
-    return "\n" not in value and len(value) < 4096 and os.path.isfile(value)
+    if "\n" in value or len(value) >= 4096 or "\x00" in value:
+        return False
+    try:
+        return os.path.isfile(value)
+    except (OSError, ValueError):  # Python < 3.8 raises on what cannot be a path
+        return False
 
 
 def iter_blocks(source=None, paths=None, stats=None):
@@ -287,6 +424,12 @@ def iter_blocks(source=None, paths=None, stats=None):
     return _blocks_from_lines(source, stats)
 
 
+def _small_number(text):
+    """True for an integer of at most MAX_INT_DIGITS ASCII digits (an optional minus first):
+    the numbers int() converts in time linear in their length, on every Python."""
+    return len(text) <= MAX_INT_DIGITS + 1 and _SMALL_NUMBER.match(text) is not None
+
+
 # ---------------------------------------------------------------------------------------
 # Record types
 
@@ -295,7 +438,7 @@ def record_type_number(name):
     number = RECORD_TYPES.get(name)
     if number is not None:
         return number
-    if name.isdigit():
+    if _small_number(name):
         return int(name)
     m = _UNKNOWN_TYPE.match(name)
     return int(m.group(1)) if m else None
@@ -306,7 +449,7 @@ _TYPE_NAMES = dict((v, k) for k, v in RECORD_TYPES.items())
 
 def _normalise_type(name):
     """Kernel ring-buffer lines give numbers (type=1400): use the name auditd would write."""
-    if name.isdigit():
+    if _small_number(name) and name[0] != "-":
         number = int(name)
         return _TYPE_NAMES.get(number, "UNKNOWN[%d]" % number)
     return name
@@ -332,6 +475,11 @@ def ends_event(type_name):
 # ---------------------------------------------------------------------------------------
 # Value decoding and interpretation
 
+def _is_hex(value):
+    """True for a non-empty even number of hex digits."""
+    return not len(value) & 1 and _HEX_DIGITS.match(value) is not None
+
+
 def unhex(value):
     """Hex text -> str; bytes that are not UTF-8 are kept as \\xNN escapes."""
     return bytes.fromhex(value).decode("utf-8", "backslashreplace")
@@ -344,14 +492,24 @@ def decode_keys(raw):
     if raw[0] == '"':
         raw = raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
         return [raw] if raw and raw != "(null)" else []
-    if _HEX.match(raw):
-        return [k for k in unhex(raw).split("\x01") if k]
+    if _is_hex(raw):
+        return _unique(unhex(raw).split("\x01"))
     return [raw]
 
 
+def _unique(items):
+    """ITEMS in order, each once, without empty ones (a dict remembers what was seen, in
+    C: linear and fast, also for the thousands of keys of a forged key= value)."""
+    seen = dict.fromkeys(items)
+    seen.pop("", None)
+    return list(seen)
+
+
 def _decode_proctitle(value):
-    if _HEX.match(value):
-        parts = bytes.fromhex(value).split(b"\x00")
+    if _is_hex(value):
+        parts = bytes.fromhex(value).split(b"\x00", MAX_FIELDS)
+        if len(parts) > MAX_FIELDS:  # the kernel logs 128 bytes of a command line
+            parts.pop()
         while parts and parts[-1] == b"":
             parts.pop()
         return [p.decode("utf-8", "backslashreplace") for p in parts]
@@ -376,7 +534,7 @@ def _decode_value(name, value):
         return _strip_quotes(value)
     if value in NULL_VALUES:
         return None
-    if name in ESCAPED_FIELDS and _HEX.match(value):
+    if name in ESCAPED_FIELDS and _is_hex(value):
         return _decode_proctitle(value) if name == "proctitle" else unhex(value)
     return value
 
@@ -389,31 +547,52 @@ def _interpret_value(name, value):
             return None
     elif name not in INT_FIELDS:
         return value
+    if len(value) > MAX_INT_DIGITS + 1:
+        return value
     try:
         return int(value)
     except ValueError:
         return value
 
 
-def parse_fields(text, interpret=False):
+def _pairs(text, stats=None):
+    """(name, raw value) of the first MAX_FIELDS fields of TEXT; words without "=" are not
+    fields. A longer text's other fields are dropped (repaired.fields_over_limit)."""
+    if len(text) < 2 * MAX_FIELDS:  # a field takes two characters at least ("a="): few enough
+        return [pair for pair in _FIELD.findall(text) if pair[0]]
+    pairs = []
+    for m in _FIELD.finditer(text):  # one match at a time: a findall list could be huge
+        name = m.group(1)
+        if name is None:
+            continue
+        if len(pairs) >= MAX_FIELDS:
+            if stats is not None:
+                stats.repair("fields_over_limit")
+            break
+        pairs.append((name, m.group(2)))
+    return pairs
+
+
+def parse_fields(text, interpret=False, stats=None):
     """name=value text -> dict of decoded values.
 
     Quoted values lose their quotes; hex values of escaped fields are decoded; (null),
     (none) and ? become None; proctitle becomes an argv list; a name that repeats keeps
     its last value (old LOGIN records say "old auid=... new auid=..."). The msg='...' of
     user-space records is flattened into the record without overriding the record's own
-    fields. With INTERPRET, id and counter fields become int (unset ids: None).
+    fields. With INTERPRET, id and counter fields become int (unset ids: None). The first
+    MAX_FIELDS fields are read (STATS, if given, counts the records cut short).
     """
     fields = {}
     nested = None
-    for name, value in _FIELD.findall(text):
+    for name, value in _pairs(text, stats):
         if name == "msg" and value[:1] == "'":
             nested = _strip_quotes(value)
             continue
         value = _decode_value(name, value)
         fields[name] = _interpret_value(name, value) if interpret else value
     if nested is not None:
-        inner = parse_fields(nested, interpret)
+        inner = parse_fields(nested, interpret, stats)
         if not inner:
             fields["msg"] = nested
         for name, value in inner.items():
@@ -423,19 +602,27 @@ def parse_fields(text, interpret=False):
 
 
 # Records repeat most of what they say (uid=0, tty=(none), comm="sshd", a process's whole
-# identity), so decoded values are kept in bounded caches, one set per interpretation mode:
+# identity), so decoded values are kept in caches, one set per interpretation mode:
 # - single name=value tokens;
 # - the tail of a record after its per-event values (CUT_BEFORE): for a SYSCALL record
-#   everything from auid= on, which repeats for every syscall of the same process.
+#   everything from auid= on, which repeats for every syscall of the same process;
+# - command lines (PROCTITLE) and ENRICHED parts.
+# Every cache is bounded in bytes, not in entries: an entry's cost is an estimate, from
+# above, of the memory its key and value take (calibrated with tracemalloc on CPython
+# 3.11), and long values, which are unique in practice, are not kept at all.
 
 class _Memo(object):
-    """A bounded cache that keeps what is still used: two generations of at most SIZE entries;
-    when the new one is full it becomes the old one, and a hit in the old one moves back."""
-    __slots__ = ("size", "new", "old")
+    """A cache bounded in bytes that keeps what is still used: two generations of at most
+    BUDGET estimated bytes each; when the new one is full it becomes the old one, and a hit
+    in the old one moves back. COST(key, value) estimates an entry's bytes; an entry that
+    costs more than BUDGET / 64 is not kept."""
+    __slots__ = ("budget", "cost", "new", "old", "used")
 
-    def __init__(self, size):
-        self.size = size
+    def __init__(self, budget, cost):
+        self.budget = budget
+        self.cost = cost
         self.new, self.old = {}, {}
+        self.used = 0
 
     def get(self, key):
         value = self.new.get(key)
@@ -446,19 +633,40 @@ class _Memo(object):
         return value
 
     def put(self, key, value):
-        if len(self.new) >= self.size:
-            self.old, self.new = self.new, {}
+        cost = self.cost(key, value)
+        if cost > self.budget >> 6:
+            return
+        if self.used + cost > self.budget:
+            self.old, self.new, self.used = self.new, {}, 0
         self.new[key] = value
+        self.used += cost
 
 
-# Sizes measured on bench/gen_log.py's 1 GiB log of three busy hosts: about 87% of record
-# tails and 91% of proctitles are found in the cache, and the whole parse peaks at about
-# 42 MiB (a tail and its decoded fields take about 2 KiB).
-TOKEN_ENTRIES = 1 << 14
+def _dict_cost(key, value):
+    # key text; per field a dict slot, a name and a value object, plus the value text
+    return 2 * len(key) + 160 * len(value) + 240
+
+
+def _argv_cost(key, value):
+    # hex key text; the tuple and one str per argument, plus the argument text (half the hex)
+    return len(key) + (len(key) >> 1) + 64 * len(value) + 160
+
+
+# Budgets per generation (a _Memo holds two): with these the caches together hold at most
+# about 26 MiB, token caches of both interpretation modes included (a parse uses one), and
+# a full parse of bench/gen_log.py's log of three busy hosts finds about as many tails and
+# command lines in them as before (87% and 91%).
+TOKEN_CACHE_BYTES = 3 << 20   # per interpretation mode, cleared when full
+TOKEN_COST = 272              # an entry without its text: key and name str, tuple, value, slot
+CACHED_TOKEN_MAX = 512        # longer tokens are not kept
+TAIL_CACHE_BYTES = 3 << 20    # per generation and interpretation mode
+PROCTITLE_CACHE_BYTES = 1 << 20
+ENRICHED_CACHE_BYTES = 1 << 20
 _TOKEN_CACHE = {False: {}, True: {}}   # plain dicts: looked up once per token, the hot path
-_TAIL_CACHE = {False: _Memo(4096), True: _Memo(4096)}
-_PROCTITLE_CACHE = _Memo(2048)
-_ENRICHED_CACHE = _Memo(1024)
+_TOKEN_USED = {False: 0, True: 0}      # estimated bytes in each
+_TAIL_CACHE = {False: _Memo(TAIL_CACHE_BYTES, _dict_cost), True: _Memo(TAIL_CACHE_BYTES, _dict_cost)}
+_PROCTITLE_CACHE = _Memo(PROCTITLE_CACHE_BYTES, _argv_cost)
+_ENRICHED_CACHE = _Memo(ENRICHED_CACHE_BYTES, _dict_cost)
 # values unique to one record: caching them would only churn the cache
 UNCACHED_FIELDS = frozenset(("a0", "a1", "a2", "a3", "pid", "ppid", "opid", "inode"))
 CUT_BEFORE = {
@@ -469,13 +677,28 @@ CUT_BEFORE = {
     "SERVICE_STOP": " uid=", "CRYPTO_KEY_USER": " uid=", "USER_ROLE_CHANGE": " uid=",
 }
 # The fixed start of a SYSCALL record (kernel/auditsc.c audit_log_exit), read in one match.
+# Numbers of more than 20 digits are not the kernel's: the record then goes to the tokenizer.
 _SYSCALL_HEAD = re.compile(
-    r"arch=([0-9a-f]+) syscall=(\d+) (?:per=([0-9a-f]+) )?(?:success=(yes|no) exit=(-?\d+) )?"
-    r"a0=([0-9a-f]+) a1=([0-9a-f]+) a2=([0-9a-f]+) a3=([0-9a-f]+) items=(\d+) ppid=(\d+) pid=(\d+)\Z")
+    r"arch=([0-9a-f]+) syscall=(\d{1,20}) (?:per=([0-9a-f]+) )?(?:success=(yes|no) exit=(-?\d{1,20}) )?"
+    r"a0=([0-9a-f]+) a1=([0-9a-f]+) a2=([0-9a-f]+) a3=([0-9a-f]+) items=(\d{1,20}) ppid=(\d{1,20}) "
+    r"pid=(\d{1,20})\Z")
 
 
 class _NeedsTokenizer(Exception):
     """A token that only the full tokenizer reads right (spaces inside quotes, msg='...')."""
+
+
+def _remember(cache, interpret, token, pair):
+    """Keep a decoded token, within TOKEN_CACHE_BYTES (the cache is emptied when full)."""
+    if len(token) > CACHED_TOKEN_MAX:
+        return
+    cost = TOKEN_COST + 2 * len(token)
+    used = _TOKEN_USED[interpret] + cost
+    if used > TOKEN_CACHE_BYTES:
+        cache.clear()
+        used = cost
+    _TOKEN_USED[interpret] = used
+    cache[token] = pair
 
 
 def _token(token, cache, interpret):
@@ -485,9 +708,7 @@ def _token(token, cache, interpret):
         value = _interpret_value(name, value) if interpret else value
         pair = (name, value)
         if name not in UNCACHED_FIELDS:
-            if len(cache) >= TOKEN_ENTRIES:
-                cache.clear()
-            cache[token] = pair
+            _remember(cache, interpret, token, pair)
         return pair
     first = value[:1]
     if not sep or not name or first in ("'", "{") or (
@@ -498,19 +719,21 @@ def _token(token, cache, interpret):
         value = _interpret_value(name, value)
     pair = (name, value)
     if value.__class__ is not list and name not in UNCACHED_FIELDS:  # lists are mutable
-        if len(cache) >= TOKEN_ENTRIES:
-            cache.clear()
-        cache[token] = pair
+        _remember(cache, interpret, token, pair)
     return pair
 
 
 def _fast_fields(raw, interpret):
     """parse_fields for the common case: name=value tokens separated by single spaces, no
-    spaces inside quotes. None when the record needs parse_fields."""
+    spaces inside quotes, at most MAX_FIELDS of them. None when the record needs
+    parse_fields."""
     cache = _TOKEN_CACHE[interpret]
     get = cache.get
+    tokens = raw.split(" ", MAX_FIELDS)
+    if len(tokens) > MAX_FIELDS:
+        return None
     try:
-        return dict([get(t) or _token(t, cache, interpret) for t in raw.split(" ")])
+        return dict([get(t) or _token(t, cache, interpret) for t in tokens])
     except _NeedsTokenizer:
         return None
 
@@ -534,7 +757,7 @@ def _syscall_head(head, interpret):
     return fields
 
 
-def _fields(type_name, raw, interpret):
+def _fields(type_name, raw, interpret, stats=None):
     """Decoded fields of a record's raw text, through the caches where its shape allows."""
     cut = CUT_BEFORE.get(type_name)
     if cut is not None:
@@ -548,7 +771,7 @@ def _fields(type_name, raw, interpret):
             if tail is None:
                 tail = _fast_fields(tail_text, interpret)
                 if tail is None:
-                    tail = parse_fields(tail_text, interpret)
+                    tail = parse_fields(tail_text, interpret, stats)
                 tails.put(tail_text, tail)
             head_text = raw[:pos]
             if type_name == "SYSCALL":
@@ -565,7 +788,7 @@ def _fields(type_name, raw, interpret):
     elif type_name == "PROCTITLE":
         argv = _PROCTITLE_CACHE.get(raw)
         if argv is None:
-            fields = _fast_fields(raw, interpret) or parse_fields(raw, interpret)
+            fields = _fast_fields(raw, interpret) or parse_fields(raw, interpret, stats)
             title = fields.get("proctitle")
             if len(fields) != 1 or not isinstance(title, list):
                 return fields
@@ -573,7 +796,7 @@ def _fields(type_name, raw, interpret):
             _PROCTITLE_CACHE.put(raw, argv)
         return {"proctitle": list(argv)}
     fields = _fast_fields(raw, interpret)
-    return parse_fields(raw, interpret) if fields is None else fields
+    return parse_fields(raw, interpret, stats) if fields is None else fields
 
 
 def parse_enriched(text, shared=False):
@@ -585,14 +808,18 @@ def parse_enriched(text, shared=False):
     cached = _ENRICHED_CACHE.get(text)
     if cached is None:
         cached = {}
-        for name, value in _FIELD.findall(text):
+        for name, value in _pairs(text):
             cached[name] = _strip_quotes(value) if value[:1] in ('"', "'") else value
         _ENRICHED_CACHE.put(text, cached)
     return cached if shared else dict(cached)
 
 
+# Names of codes: arches x syscalls is small (about 10 x 450), but codes come from the log:
+# only short ones are kept, and the caches are emptied when full.
 _ARCH_NAMES = {}
 _SYSCALL_NAMES = {}
+NAME_CACHE_ENTRIES = 8192
+CACHED_CODE_MAX = 16
 
 
 def arch_name(code):
@@ -601,8 +828,12 @@ def arch_name(code):
         return None
     name = _ARCH_NAMES.get(code)
     if name is None:
-        entry = ARCHES.get(code.lower().zfill(8))
-        name = _ARCH_NAMES[code] = entry[0] if entry else code
+        entry = ARCHES.get(code.lower().zfill(8)) if len(code) <= CACHED_CODE_MAX else None
+        name = entry[0] if entry else code
+        if len(code) <= CACHED_CODE_MAX:
+            if len(_ARCH_NAMES) >= NAME_CACHE_ENTRIES:
+                _ARCH_NAMES.clear()
+            _ARCH_NAMES[code] = name
     return name
 
 
@@ -611,6 +842,8 @@ def syscall_name(arch_code, number):
     cached = _SYSCALL_NAMES.get((arch_code, number))
     if cached is not None:
         return cached
+    if isinstance(number, str) and not _small_number(number):
+        return number
     entry = ARCHES.get((arch_code or "").lower().zfill(8))
     table = SYSCALLS.get(entry[1]) if entry and entry[1] else None
     try:
@@ -618,13 +851,17 @@ def syscall_name(arch_code, number):
     except (TypeError, ValueError):
         return number
     name = str(nr) if table is None else table.get(nr, str(nr))
-    if len(_SYSCALL_NAMES) < 65536:  # arches x syscalls: small, but never unbounded
+    if arch_code is None or len(arch_code) <= CACHED_CODE_MAX:
+        if len(_SYSCALL_NAMES) >= NAME_CACHE_ENTRIES:
+            _SYSCALL_NAMES.clear()
         _SYSCALL_NAMES[(arch_code, number)] = name
     return name
 
 
 def errno_name(exit_code):
     """Negative exit value -> errno name (-1 -> EPERM); None when not an error."""
+    if isinstance(exit_code, str) and not _small_number(exit_code):
+        return None
     try:
         code = int(exit_code)
     except (TypeError, ValueError):
@@ -637,7 +874,7 @@ def errno_name(exit_code):
 def _execve_argv(fields):
     """EXECVE a0, a1, a1_len with a1[0], a1[1] chunks -> argv list."""
     argc = fields.get("argc")
-    if isinstance(argc, str) and argc.isdigit():
+    if isinstance(argc, str) and _small_number(argc):
         argc = int(argc)
     if isinstance(argc, int) and 0 <= argc <= len(fields) and "a%d" % argc not in fields:
         # the usual record: a0 ... a<argc-1>, no chunks
@@ -658,11 +895,12 @@ def _execve_argv(fields):
     return argv
 
 
-def record_parts(type_name, body, interpret=True, shared=False):
+def record_parts(type_name, body, interpret=True, shared=False, stats=None):
     """One record's body (the text after the header) -> (fields, enriched).
 
     With SHARED, the enriched dict may be shared with other records (the caller only reads
-    it); otherwise every record gets its own.
+    it); otherwise every record gets its own. STATS, if given, counts records cut at
+    MAX_FIELDS fields.
     """
     sep = body.find(ENRICHED_SEP)
     if sep >= 0:
@@ -672,15 +910,18 @@ def record_parts(type_name, body, interpret=True, shared=False):
     if raw[:1] == " " or raw[-1:] == " ":
         raw = raw.strip(" ")
     if type_name == "EXECVE":
-        return _parse_execve(raw, interpret), enriched
-    return (_fields(type_name, raw, interpret) if raw else {}), enriched
+        return _parse_execve(raw, interpret, stats), enriched
+    return (_fields(type_name, raw, interpret, stats) if raw else {}), enriched
 
 
-def _parse_execve(raw, interpret):
+def _parse_execve(raw, interpret, stats=None):
     """EXECVE arguments (a0, a1[0], ...) are hex whenever they are not quoted (the kernel
     quotes an argument only when it has no space, quote or control character)."""
     fields = {}
-    tokens = raw.split(" ")
+    tokens = raw.split(" ", MAX_FIELDS)
+    if len(tokens) > MAX_FIELDS:
+        tokens = ()
+        fields = None
     for token in tokens:
         name, sep, value = token.partition("=")
         if not sep or (value[:1] == '"' and (len(value) < 2 or value[-1] != '"')):
@@ -688,9 +929,9 @@ def _parse_execve(raw, interpret):
             break
         fields[name] = value
     if fields is None:
-        fields = dict(_FIELD.findall(raw))
+        fields = dict(_pairs(raw, stats))
     for name, value in fields.items():
-        if name[:1] == "a" and _EXECVE_ARG.match(name) and _HEX.match(value):
+        if name[:1] == "a" and _EXECVE_ARG.match(name) and _is_hex(value):
             fields[name] = unhex(value)
         else:
             value = _decode_value(name, value)
@@ -703,10 +944,11 @@ def _parse_execve(raw, interpret):
 
 class _Open(object):
     """The records of one event while they are gathered; closed_by says what completed it:
-    "record" (its last record came), "timeout", "limit" (too many open events), "end"
-    (the input ended first, so it may still grow: the facts module's cursor holds these back)
-    or "idle" (GroupFeed.flush(): a followed log went idle while it was open)."""
-    __slots__ = ("node", "event_id", "sec", "records", "closed_by")
+    "record" (its last record came), "timeout", "limit" (too many open events, or too much
+    text in them), "end" (the input ended first, so it may still grow: the facts module's
+    cursor holds these back) or "idle" (GroupFeed.flush(): a followed log went idle while it
+    was open)."""
+    __slots__ = ("node", "event_id", "sec", "records", "closed_by", "size")
 
     def __init__(self, node, event_id, sec):
         self.node = node
@@ -714,6 +956,7 @@ class _Open(object):
         self.sec = sec
         self.records = []
         self.closed_by = "record"
+        self.size = 0  # bytes of text it holds (estimated by group_records)
 
     def lines(self):
         """The event's records as log lines again (to keep them for a later read)."""
@@ -728,6 +971,18 @@ def event_time(event_id):
         return float(stamp)
     except ValueError:
         return 0.0
+
+
+def _id_problem(event_id, sec):
+    """Why the event id SEC.MSEC:SERIAL (SEC, MSEC and SERIAL digits) cannot be read, as a
+    skip reason, or None. Called for each new event, before any int() of its parts."""
+    if len(sec) > 11 and (len(sec) > 12 or int(sec) > MAX_EPOCH):
+        return "time_out_of_range"
+    if len(event_id) > 24:  # 10 + 1 + 3 + 1 + 9 is common; look closer
+        colon = event_id.find(":")
+        if colon - len(sec) - 1 > 9 or len(event_id) - colon - 1 > MAX_INT_DIGITS:
+            return "bad_event_id"
+    return None
 
 
 class _Filter(object):
@@ -788,20 +1043,18 @@ def event_keys(records):
     keys = []
     for _rtype, body in records:
         if "key=" in body:
-            for key in decode_keys(_raw_key(body)):
-                if key not in keys:
-                    keys.append(key)
-    return keys
+            keys.extend(decode_keys(_raw_key(body)))
+    return _unique(keys) if len(keys) > 1 else keys
 
 
-def build_event(pending, interpret=True):
+def build_event(pending, interpret=True, stats=None):
     """A complete group of records -> the event dict the collection returns."""
     event_id = pending.event_id
     serial = event_id[event_id.rfind(":") + 1:]
     records, types, keys = [], [], []
     syscall = None
     for rtype, body in pending.records:
-        fields, enriched = record_parts(rtype, body, interpret)
+        fields, enriched = record_parts(rtype, body, interpret, stats=stats)
         record = {"type": rtype, "fields": fields, "enriched": enriched}
         if rtype == "SYSCALL":
             if syscall is None:
@@ -812,15 +1065,15 @@ def build_event(pending, interpret=True):
         types.append(rtype)
         raw_key = fields.get("key")
         if raw_key and isinstance(raw_key, str):
-            for key in raw_key.split("\x01"):
-                if key and key not in keys:
-                    keys.append(key)
+            keys.extend(raw_key.split("\x01"))
+    if keys:
+        keys = _unique(keys)
     event = {
         "event_id": event_id,
         "node": pending.node,
         "timestamp": event_time(event_id),
         "time": event_iso_time(event_id),
-        "serial": int(serial) if serial.isdigit() else serial,
+        "serial": int(serial) if _small_number(serial) else serial,
         "keys": keys,
         "key": keys[0] if keys else None,
         "types": types,
@@ -846,24 +1099,107 @@ _ISO_CACHE = [None, None]
 
 
 def event_iso_time(event_id):
-    """ISO 8601 UTC time of an event id, with the milliseconds it carries."""
+    """ISO 8601 UTC time of an event id, with the milliseconds it carries (None for a time
+    beyond the year 9999, which the parser does not hand out)."""
     dot = event_id.find(".")
     colon = event_id.find(":", dot)
-    try:
-        secs = int(event_id[:dot])
-    except ValueError:
+    sec_text = event_id[:dot]
+    if dot < 0 or colon < 0 or len(sec_text) > 12 or not sec_text.isdigit():
         return iso_utc(event_time(event_id))
+    secs = int(sec_text)
     if _ISO_CACHE[0] != secs:
-        _ISO_CACHE[0] = secs
-        _ISO_CACHE[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+        try:
+            text = iso_seconds(secs)
+        except (OverflowError, ValueError):
+            return None
+        _ISO_CACHE[0], _ISO_CACHE[1] = secs, text
     return "%s.%sZ" % (_ISO_CACHE[1], event_id[dot + 1:colon])
 
 
-def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS):
-    """Text blocks -> complete record groups (_Open objects), in the order they complete."""
-    loose = _HEADER_LOOSE.search
+def _loose_header(body):
+    r"""The first "type=T audit(SEC.MSEC:SERIAL): " of a line that went through syslog or
+    the kernel ring buffer, after an optional "node=N " word, as (node, type, event id,
+    seconds, end of the header), or None.
+
+    The same as searching for (?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(...\): ? (the
+    leftmost match: the first "type=" of its word, the first "node=" of the word before),
+    but linear: that pattern, searched, scans from every "type=" of a long word to the
+    word's end again. Here the pattern takes whole words, each from its start only.
+    """
+    if "audit(" not in body:  # most lines that are not records: no need for the pattern
+        return None
+    pos = 0
+    while True:
+        m = _LOOSE_HEADER.search(body, pos)
+        if m is None:
+            return None
+        before = m.group(1)
+        if before is not None:
+            # the first word may be the type word of a stamp of its own, which comes first
+            alone = _LOOSE_ALONE.match(body, m.start(1))
+            if alone is not None:
+                found = _typed_header(None, alone.group(1), alone.group(2, 3), alone.end())
+                if found is not None:
+                    return found
+        found = _typed_header(before, m.group(2), m.group(3, 4), m.end())
+        if found is not None:
+            return found
+        pos = m.end(2) + 1  # the stamp's own word may hold the next "type="
+
+
+def _typed_header(before, word, stamp, end):
+    """_loose_header's result for a type word WORD (and the word BEFORE it), or None if
+    WORD holds no "type=T"."""
+    at = word.find("type=")
+    if at < 0 or at + 5 == len(word):
+        return None
+    node = None
+    if at == 0 and before is not None:
+        named = before.find("node=")
+        if named >= 0:
+            node = before[named + 5:]
+    return node, word[at + 5:], stamp[0], stamp[1], end
+
+
+def _row_pieces(block):
+    """The rows (node, type, event id, seconds, body) of the lines of BLOCK, a list per
+    piece of about ROWS_SPAN characters: never the rows of a whole block at once."""
+    end = len(block)
+    pos = 0
+    while True:
+        stop = block.find("\n", pos + ROWS_SPAN) if end - pos > ROWS_SPAN else -1
+        if stop < 0:
+            yield _LINE.findall(block, pos)
+            return
+        yield _LINE.findall(block, pos, stop)
+        pos = stop + 1
+
+
+_ENDS_CACHE = {}
+CACHED_TYPE_MAX = 64  # record type names are short; longer ones are not remembered
+
+
+def ends_event_cached(type_name):
+    ends = _ENDS_CACHE.get(type_name)
+    if ends is None:
+        ends = ends_event(type_name)
+        if len(type_name) <= CACHED_TYPE_MAX:
+            if len(_ENDS_CACHE) >= NAME_CACHE_ENTRIES:
+                _ENDS_CACHE.clear()
+            _ENDS_CACHE[type_name] = ends
+    return ends
+
+
+def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS,
+                  max_open_bytes=MAX_OPEN_BYTES):
+    """Text blocks -> complete record groups (_Open objects), in the order they complete.
+
+    At most MAX_OPEN events, holding at most MAX_OPEN_BYTES bytes of record text, are
+    open at once: past either, the oldest are closed early (repaired.events_closed_early).
+    """
     open_events = {}
-    ends_cache = {}
+    open_bytes = 0
+    ends_cache = _ENDS_CACHE
     high = None  # newest second seen
     last_sec = None
     lines = records = 0
@@ -878,54 +1214,79 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                         pending.closed_by = "idle"
                         yield pending
                     open_events.clear()
+                    open_bytes = 0
                 block.open = list(open_events.values())
                 yield None
                 continue
-            rows = _LINE.findall(block)
-            lines += len(rows)
-            for node, rtype, event_id, sec, body in rows:
-                if not rtype:  # not in auditd's own form
-                    m = loose(body)
-                    if m is None:
-                        if body.strip():
-                            stats.skip("not_a_record")
-                        else:
-                            lines -= 1  # blank lines are not counted
-                        continue
-                    stats.repair("syslog_prefixed_records")
-                    node, rtype, event_id, sec = m.group(1, 2, 3, 4)
-                    rtype = _normalise_type(rtype)
-                    body = body[m.end():]
-                records += 1
-                key = node + " " + event_id if node else event_id
-                pending = open_events.get(key)
-                if pending is None:
-                    if sec != last_sec:
-                        last_sec = sec
-                        now = int(sec)
-                        if high is None or now > high:
-                            high = now
-                            if open_events:
-                                limit = now - eoe_timeout
-                                expired = [k for k, p in open_events.items() if p.sec < limit]
-                                for k in expired:
-                                    pending = open_events.pop(k)
-                                    pending.closed_by = "timeout"
-                                    yield pending
-                    pending = open_events[key] = _Open(node or None, event_id, int(sec))
-                    if len(open_events) > max_open:
-                        stats.repair("events_closed_early")
-                        # the first key is the oldest event: dicts keep insertion order
-                        oldest = open_events.pop(next(iter(open_events), None))
-                        oldest.closed_by = "limit"
-                        yield oldest
-                pending.records.append((rtype, body))
-                ends = ends_cache.get(rtype)
-                if ends is None:
-                    ends = ends_cache[rtype] = ends_event(rtype)
-                if ends:
-                    del open_events[key]
-                    yield pending
+            # bytes per character of this block's text: its slices are no wider (CPython
+            # keeps a str in 1, 2 or 4 bytes per character; 4 is assumed for 2 and 4)
+            width = 1 if sys.getsizeof(block) - len(block) < 128 else 4
+            for rows in _row_pieces(block):
+                lines += len(rows)
+                for node, rtype, event_id, sec, body in rows:
+                    if not rtype:  # not in auditd's own form
+                        loose = _loose_header(body)
+                        if loose is None:
+                            if body.strip():
+                                stats.skip("not_a_record")
+                            else:
+                                lines -= 1  # blank lines are not counted
+                            continue
+                        stats.repair("syslog_prefixed_records")
+                        node, rtype, event_id, sec, header_end = loose
+                        rtype = _normalise_type(rtype)
+                        body = body[header_end:]
+                    key = node + " " + event_id if node else event_id
+                    pending = open_events.get(key)
+                    if pending is None:
+                        if sec != last_sec or len(event_id) > 24:
+                            problem = _id_problem(event_id, sec)
+                            if problem is not None:
+                                stats.skip(problem)
+                                continue
+                        if sec != last_sec:
+                            last_sec = sec
+                            now = int(sec)
+                            if high is None or now > high:
+                                high = now
+                                if open_events:
+                                    limit = now - eoe_timeout
+                                    expired = [k for k, p in open_events.items() if p.sec < limit]
+                                    for k in expired:
+                                        done = open_events.pop(k)
+                                        open_bytes -= done.size
+                                        done.closed_by = "timeout"
+                                        yield done
+                        pending = open_events[key] = _Open(node or None, event_id, int(sec))
+                        pending.size = 2 * len(key) * width
+                        open_bytes += pending.size
+                        if len(open_events) > max_open:
+                            stats.repair("events_closed_early")
+                            # the first key is the oldest event: dicts keep insertion order
+                            oldest = open_events.pop(next(iter(open_events)))
+                            open_bytes -= oldest.size
+                            oldest.closed_by = "limit"
+                            yield oldest
+                    records += 1
+                    pending.records.append((rtype, body))
+                    size = (len(body) + len(rtype)) * width
+                    pending.size += size
+                    open_bytes += size
+                    ends = ends_cache.get(rtype)
+                    if ends is None:
+                        ends = ends_event_cached(rtype)
+                    if ends:
+                        del open_events[key]
+                        open_bytes -= pending.size
+                        yield pending
+                    elif open_bytes > max_open_bytes:
+                        # oldest first; the event just added to may be one of them
+                        while open_bytes > max_open_bytes and open_events:
+                            stats.repair("events_closed_early")
+                            oldest = open_events.pop(next(iter(open_events)))
+                            open_bytes -= oldest.size
+                            oldest.closed_by = "limit"
+                            yield oldest
         for pending in list(open_events.values()):
             pending.closed_by = "end"
             yield pending
@@ -1001,14 +1362,18 @@ KEYED_LOOKAHEAD = 1 << 18
 HEADER_SPAN = 320
 
 
-_ENDS_CACHE = {}
-
-
-def ends_event_cached(type_name):
-    ends = _ENDS_CACHE.get(type_name)
-    if ends is None:
-        ends = _ENDS_CACHE[type_name] = ends_event(type_name)
-    return ends
+def _header_at(text, pos, tag, header):
+    """The header match of the line whose header holds TAG at POS, or None: the line must
+    start at most HEADER_SPAN characters before POS, and its header must end with that very
+    TAG (the same text deeper in a line, in a file name for example, is a value, not a
+    header). Bounded: it never scans a long line."""
+    newline = text.rfind("\n", max(pos - HEADER_SPAN, 0), pos)
+    if newline < 0 and pos > HEADER_SPAN:
+        return None
+    m = header(text, newline + 1, pos + len(tag) + 1)
+    if m is None or m.start(3) != pos + 10:  # 10: len("msg=audit(")
+        return None
+    return m
 
 
 def _records_before(previous, block, begin, tag, node, header):
@@ -1022,12 +1387,13 @@ def _records_before(previous, block, begin, tag, node, header):
     for text, start, stop in spans:
         pos = text.find(tag, start, stop)
         while pos >= 0:
-            line_start = text.rfind("\n", 0, pos) + 1
+            m = _header_at(text, pos, tag, header)
+            if m is None or m.group(1) != node:
+                pos = text.find(tag, pos + len(tag), stop)
+                continue
             line_end = text.find("\n", pos)
             line_end = len(text) if line_end < 0 else line_end
-            m = header(text, line_start)
-            if m is not None and m.group(1) == node:
-                found.append((m.group(2), text[m.end():line_end]))
+            found.append((m.group(2), text[m.end():line_end]))
             pos = text.find(tag, line_end, stop)
     return found
 
@@ -1040,8 +1406,9 @@ def keyed_groups(blocks, keys, stats):
     An event's records are looked for up to KEYED_LOOKBACK characters before its keyed
     record and up to KEYED_LOOKAHEAD after it (into the next block), until its last record
     (PROCTITLE, EOE, ...). Lines outside keyed events are not looked at: `lines` and
-    `records` count only the lines of keyed events.
+    `records` count only the lines of keyed events. Empty keys match nothing.
     """
+    keys = [k for k in keys if k]
     needles = _key_needles(keys)
     wanted = frozenset(keys)
     header = _HEADER.match
@@ -1060,21 +1427,24 @@ def keyed_groups(blocks, keys, stats):
             pos = text.find(tag, line_start, line_start + HEADER_SPAN)
             if pos < 0 or text.rfind("\n", line_start, pos) >= 0:  # not in the next line
                 pos = text.find(tag, line_start, limit)
-                if pos < 0:
-                    return False
-                line_start = text.rfind("\n", 0, pos) + 1
+            m = None
+            while pos >= 0:
+                m = _header_at(text, pos, tag, header)
+                if m is not None and m.group(1) == node:
+                    break
+                pos = text.find(tag, pos + len(tag), limit)
+            if pos < 0:
+                return False
             start = text.find("\n", pos)
             if start < 0:
                 start = len(text)
-            m = header(text, line_start)
-            if m is not None and m.group(1) == node:
-                rtype = m.group(2)
-                records.append((rtype, text[m.end():start]))
-                ends = ends_cache.get(rtype)
-                if ends is None:
-                    ends = ends_event_cached(rtype)
-                if ends:
-                    return True
+            rtype = m.group(2)
+            records.append((rtype, text[m.end():start]))
+            ends = ends_cache.get(rtype)
+            if ends is None:
+                ends = ends_event_cached(rtype)
+            if ends:
+                return True
             if start >= limit:
                 return False
 
@@ -1108,6 +1478,11 @@ def keyed_groups(blocks, keys, stats):
                             (block[pos - 1] == " " and (end == len(block) or block[end] in " \n\x1d"))
                             if quoted else wanted.intersection(event_keys([(rtype, body)]))):
                         done.add((node, event_id))
+                        problem = _id_problem(event_id, m.group(4))
+                        if problem is not None:
+                            stats.skip(problem)
+                            pos = block.find(needle, line_end)
+                            continue
                         tag = "msg=audit(%s):" % event_id
                         event = _Open(node, event_id, int(m.group(4)))
                         event.records = _records_before(previous, block, line_start, tag, node, header)
@@ -1164,7 +1539,14 @@ def parse_events(source=None, keys=None, types=None, since=None, until=None, sys
     wanted = _Filter(keys, types, since, until, syscalls)
     for pending in complete_groups(source, keys, stats, paths, eoe_timeout):
         stats.events += 1
-        if wanted.active and not wanted.accepts(pending):
+        try:
+            if wanted.active and not wanted.accepts(pending):
+                continue
+            event = build_event(pending, interpret, stats)
+        except Exception:  # pylint: disable=broad-except
+            # Nothing in the input should get here (the fuzz tests look for it); if a bug
+            # does, one event is lost and counted, not the rest of the log.
+            stats.skip("undecodable_events")
             continue
         stats.matched += 1
-        yield build_event(pending, interpret)
+        yield event

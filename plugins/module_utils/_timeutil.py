@@ -6,16 +6,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import datetime
 import re
 import time
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day|w|week)s?\s*(?:ago)?\s*$", re.I)
+# Matched against the stripped text: no pattern has two whitespace runs that could share
+# the same characters (which backtracks quadratically over a run of spaces).
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day|w|week)s?(?:\s*ago)?\Z", re.I)
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400, "w": 604800, "week": 604800}
 _ISO = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$", re.I)
-_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"(?:\s*(Z|[+-]\d{2}:?\d{2}))?\Z", re.I)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?\Z")
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class TimeSpecError(ValueError):
@@ -34,11 +38,14 @@ def parse_time(value, now=None, name="time"):
     if isinstance(value, bool):
         raise TimeSpecError("%s: %r is not a time" % (name, value))
     if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise TimeSpecError("%s: %r is not a time" % (name, value))
+    text = str(value).strip()
     if now is None:
         now = time.time()
-    if text.strip().lower() == "now":
+    if text.lower() == "now":
         return float(now)
     if _NUMBER.match(text):
         return float(text)
@@ -68,10 +75,22 @@ def parse_time(value, now=None, name="time"):
         "or a relative time such as 30m, 1h, 7d" % (name, text))
 
 
+def iso_seconds(secs):
+    """Whole epoch seconds -> "2026-11-26T00:30:40" (UTC), from the year 1 to 9999, also
+    where time_t has 32 bits (date arithmetic, not the C library's gmtime). Beyond that
+    range: OverflowError."""
+    d = _EPOCH + datetime.timedelta(seconds=secs)
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (d.year, d.month, d.day, d.hour, d.minute, d.second)
+
+
 def iso_utc(epoch):
-    """ISO 8601 UTC with milliseconds, the form the collection returns: 2026-11-26T00:30:40.498Z."""
-    secs = int(epoch)
-    millis = int(round((epoch - secs) * 1000))
-    if millis == 1000:
-        secs, millis = secs + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + ".%03dZ" % millis
+    """ISO 8601 UTC with milliseconds, the form the collection returns: 2026-11-26T00:30:40.498Z.
+    None for a time that has no such form (beyond the year 9999, not a number)."""
+    try:
+        secs = int(epoch)
+        millis = int(round((epoch - secs) * 1000))
+        if millis == 1000:
+            secs, millis = secs + 1, 0
+        return iso_seconds(secs) + ".%03dZ" % millis
+    except (OverflowError, ValueError, TypeError):
+        return None
