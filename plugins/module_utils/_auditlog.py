@@ -68,10 +68,11 @@ _HEADER = re.compile(r"(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\):
 # Every line of a block: records fill the first four groups, other lines only the last.
 _LINE = re.compile(r"^(?:(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?)?(.*)$", re.M)
 # Lines that went through syslog or the kernel ring buffer ("... audit: type=1400
-# audit(1.2:3): ...") are read by _loose_header: one or two whole words (from a word's
-# start: (?<!\S)), then the stamp.
-_LOOSE_HEADER = re.compile(r"(?<!\S)(?:(\S+) )?(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
-_LOOSE_ALONE = re.compile(r"(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
+# audit(1.2:3): ...") are read by _loose_header, with whole words only (each tried from its
+# start, (?<!\S)): the word that holds "type=" (what comes before its first "type=" in
+# group 2, the type in group 3), then the stamp; the word before it, if any, in group 1.
+_LOOSE_HEADER = re.compile(
+    r"(?<!\S)(?:(\S+) )??((?:(?!type=)\S)*)type=(\S+) (?:msg=)?audit\(((\d+)\.\d+:\d+)\): ?")
 # name=value with quoted ("..." or '...'), braced ({ ... }) or bare values; an unterminated
 # quote (a truncated line) runs to the end. The second branch takes a whole word without
 # "=" in one step (its name is empty: callers drop it): without it, a word of n characters
@@ -191,7 +192,7 @@ def rotated_log_set(log_file, gaps=None):
                 expected += 1
             expected = num + 1
     found = [numbered[n] for n in reversed(numbers)]
-    if os.path.exists(log_file):
+    if os.path.isfile(log_file):  # a regular file: reading a FIFO would wait forever
         found.append(log_file)
     return found
 
@@ -1124,41 +1125,22 @@ def _loose_header(body):
     The same as searching for (?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(...\): ? (the
     leftmost match: the first "type=" of its word, the first "node=" of the word before),
     but linear: that pattern, searched, scans from every "type=" of a long word to the
-    word's end again. Here the pattern takes whole words, each from its start only.
+    word's end again. _LOOSE_HEADER tries each word from its start only, and never lets
+    the part before "type=" pass a "type=". Its optional word before comes second (??):
+    when the word itself is followed by a stamp, that one is the leftmost.
     """
-    if "audit(" not in body:  # most lines that are not records: no need for the pattern
+    if "audit(" not in body or "type=" not in body:  # most lines that are not records
         return None
-    pos = 0
-    while True:
-        m = _LOOSE_HEADER.search(body, pos)
-        if m is None:
-            return None
-        before = m.group(1)
-        if before is not None:
-            # the first word may be the type word of a stamp of its own, which comes first
-            alone = _LOOSE_ALONE.match(body, m.start(1))
-            if alone is not None:
-                found = _typed_header(None, alone.group(1), alone.group(2, 3), alone.end())
-                if found is not None:
-                    return found
-        found = _typed_header(before, m.group(2), m.group(3, 4), m.end())
-        if found is not None:
-            return found
-        pos = m.end(2) + 1  # the stamp's own word may hold the next "type="
-
-
-def _typed_header(before, word, stamp, end):
-    """_loose_header's result for a type word WORD (and the word BEFORE it), or None if
-    WORD holds no "type=T"."""
-    at = word.find("type=")
-    if at < 0 or at + 5 == len(word):
+    m = _LOOSE_HEADER.search(body)
+    if m is None:
         return None
+    before, lead = m.group(1), m.group(2)
     node = None
-    if at == 0 and before is not None:
+    if before is not None and not lead:  # "node=N type=T": only with "type=" first in its word
         named = before.find("node=")
         if named >= 0:
             node = before[named + 5:]
-    return node, word[at + 5:], stamp[0], stamp[1], end
+    return node, m.group(3), m.group(4), m.group(5), m.end()
 
 
 def _row_pieces(block):
