@@ -10,8 +10,14 @@ Runs, each in its own process so that its peak RSS is its own:
   c  auparse (python3-audit): every event, record and field, interpret_field() on each
   d  ausearch -i -if LOG                              every event, interpreted
   e  ausearch -k KEY --raw -if LOG                    the events of one key
+  h  ours on hostile lines (no log needed): a 1 MiB line of each shape that used to cost
+     time quadratic in its length (a word without "=", repeated "type=", many keys, ...),
+     parsed --hostile-lines times in its own process, against a normal line of the same
+     size (a PATH record with a 1 MiB file name) measured in the same run
 A benchmark, not a test: targets are printed with PASS/MISS, nothing is asserted.
-The last line is `ratios: full_vs_auparse_interp=X kill_vs_ausearch_k_raw=Y peak_rss_mib=Z`.
+The last line is `ratios: full_vs_auparse_interp=X kill_vs_ausearch_k_raw=Y peak_rss_mib=Z
+hostile_vs_normal_max=H` (H: the slowest hostile shape, full or keyed parse, over the
+normal line; run h only: `--runs h`).
 """
 
 import argparse
@@ -38,7 +44,7 @@ AUSEARCH = "/usr/sbin/ausearch"
 ENV = dict(os.environ, LC_ALL="C")
 
 TARGETS = {"full_vs_auparse_interp": (">=", 2.0), "kill_vs_ausearch_k_raw": (">=", 0.5),
-           "peak_rss_mib": ("<=", 64.0)}
+           "peak_rss_mib": ("<=", 64.0), "hostile_vs_normal_max": ("<=", 50.0)}
 
 # Children print one JSON line: what they counted.
 OURS_FULL = """
@@ -49,7 +55,9 @@ stats = ParseStats()
 n = 0
 for e in parse_events(sys.argv[2], interpret=True, stats=stats):
     n += 1
-print(json.dumps({"events": n, "stats": stats.as_dict()}))
+with open("/proc/self/status") as f:
+    hwm = [int(l.split()[1]) / 1024.0 for l in f if l.startswith("VmHWM:")]
+print(json.dumps({"events": n, "stats": stats.as_dict(), "hwm_mib": hwm[0] if hwm else None}))
 """
 OURS_KILL = """
 import json, sys
@@ -60,7 +68,9 @@ stats = ParseStats()
 n = 0
 for r in kill_reports(sys.argv[2], keys=[sys.argv[3]], stats=stats):
     n += 1
-print(json.dumps({"reports": n, "stats": stats.as_dict()}))
+with open("/proc/self/status") as f:
+    hwm = [int(l.split()[1]) / 1024.0 for l in f if l.startswith("VmHWM:")]
+print(json.dumps({"reports": n, "stats": stats.as_dict(), "hwm_mib": hwm[0] if hwm else None}))
 """
 AUPARSE_FULL = """
 import json, sys
@@ -87,6 +97,49 @@ print(json.dumps({"events": events, "records": records, "fields": fields,
 """
 
 EVENT_ID = re.compile(rb"(?:node=(\S+) )?type=\S+ msg=audit\(([^)]*)\)")
+
+# Run h: one line of about 1 MiB per shape. "normal" is the baseline: a record auditd could
+# write, only longer. The others are the shapes that cost time quadratic in the line's
+# length before the parser was made linear (issue 8), and a few more of the same kind.
+HOSTILE_HEAD = "type=USER_AVC msg=audit(1700000000.000:%d): pid=1 uid=0 auid=0 ses=1 "
+HOSTILE_KILL = ('type=SYSCALL msg=audit(1700000000.000:%d): arch=c000003e syscall=62 success=yes '
+                'exit=0 a0=1 a1=9 a2=0 a3=0 items=0 ppid=1 pid=2 auid=0 uid=0 comm="kill" '
+                'key="kill_rule"')
+HOSTILE_SHAPES = collections.OrderedDict([
+    ("normal", lambda n: ('type=PATH msg=audit(1700000000.000:%d): item=0 name="/' + "a" * n
+                          + '" inode=1 dev=08:01 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL')),
+    ("word_without_equals", lambda n: HOSTILE_HEAD + "a" * n),
+    ("enriched_without_equals", lambda n: HOSTILE_HEAD + "\x1d" + "A" * n),
+    ("msg_without_equals", lambda n: HOSTILE_HEAD + "msg='" + "a" * n + "'"),
+    ("repeated_type", lambda n: "audit(1.1:%d) " + "type=" * (n // 5)),
+    ("repeated_type_before_stamp", lambda n: "type=" * (n // 5) + " audit(1.1:%d): x=1"),
+    ("stamps_without_type", lambda n: "x audit(1.1:%d): type=" + "x audit(1.1:1): " * (n // 16)),
+    ("type_words_and_stamps", lambda n: "x audit(1.1:%d): " + "type=a x audit(1.1:1): " * (n // 23)),
+    ("long_number", lambda n: HOSTILE_HEAD + "pid=" + "9" * n),
+    ("many_keys", lambda n: HOSTILE_KILL + " key=" + "\x01".join(
+        "k%d" % i for i in range(n // 11)).encode().hex().upper()),
+    ("tiny_fields", lambda n: HOSTILE_HEAD + "f=1 " * (n // 4)),
+    ("planted_tags", lambda n: HOSTILE_KILL.replace(
+        "comm=", "name=" + "msg=audit(1700000000.000:1):" * (n // 28) + " comm=")),
+])
+OURS_HOSTILE = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import ParseStats, parse_events
+lines = [line.replace("%d", str(n + 1), 1) for n, line in enumerate([sys.stdin.read()] * int(sys.argv[2]))]
+out = {}
+for name, keys in (("full", None), ("keyed", ["kill_rule"])):
+    stats = ParseStats()
+    start = time.process_time()
+    for line in lines:
+        for _ in parse_events(line, keys=keys, stats=stats):
+            pass
+    out[name] = time.process_time() - start
+    out[name + "_stats"] = stats.as_dict()
+with open("/proc/self/status") as f:  # this process's own peak (ru_maxrss survives exec)
+    out["rss"] = [int(l.split()[1]) for l in f if l.startswith("VmHWM:")][0] / 1024.0
+print(json.dumps(out))
+"""
 
 
 def size_arg(text):
@@ -228,21 +281,74 @@ def fmt(v, spec="%.2f"):
     return "n/a" if v is None else spec % v
 
 
+def hostile_lines(args):
+    """Run h: each shape's line parsed --hostile-lines times (full and keyed), cpu seconds,
+    in a child process each (fresh caches, its own peak memory). Returns the worst ratio."""
+    size = 1 << 20
+    print("hostile lines: %d lines of %d KiB per shape, each shape in its own process (cpu "
+          "seconds; timeout %d s)" % (args.hostile_lines, size >> 10, args.hostile_timeout), flush=True)
+    results = collections.OrderedDict()
+    for name, make in HOSTILE_SHAPES.items():
+        line = make(size - 200)[:size]
+        try:
+            res = subprocess.run([args.python, "-c", OURS_HOSTILE, COLLECTIONS, str(args.hostile_lines)],
+                                 input=line.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=ENV, timeout=args.hostile_timeout, check=True)
+            results[name] = json.loads(res.stdout.decode())
+        except subprocess.TimeoutExpired:
+            results[name] = None
+        except subprocess.CalledProcessError as exc:
+            results[name] = {"error": exc.stderr.decode(errors="replace").strip().splitlines()[-1:]}
+    base = results.get("normal")
+    print("%-28s %9s %8s %8s %9s %8s %8s   %s" % (
+        "shape", "full s", "MiB/s", "x normal", "keyed s", "x normal", "RSS MiB",
+        "full parse: skipped / repaired"))
+    worst = None
+    for name, r in results.items():
+        if r is None or "error" in r:
+            print("%-28s %s" % (name, "TIMEOUT (> %d s)" % args.hostile_timeout if r is None
+                                else "ERROR %s" % r["error"]))
+            worst = float("inf")
+            continue
+        ratios = [r[k] / base[k] if base and base.get(k) else None for k in ("full", "keyed")]
+        if name != "normal":
+            worst = max([worst or 0.0] + [x for x in ratios if x is not None])
+        st = r["full_stats"]
+        print("%-28s %9.3f %8.1f %8s %9.3f %8s %8.1f   %s / %s" % (
+            name, r["full"], args.hostile_lines * size / 2.0 ** 20 / max(r["full"], 1e-9),
+            fmt(ratios[0], "%.1f"), r["keyed"], fmt(ratios[1], "%.1f"), r["rss"],
+            json.dumps(st["skipped"], sort_keys=True), json.dumps(st["repaired"], sort_keys=True)))
+    print("(x normal: cpu time over the normal line's in the same run; the keyed parse searches "
+          "for the key kill_rule)")
+    return worst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.partition("\n\n")[0])
     ap.add_argument("--log", help="existing audit log (default: generate one under bench/out/)")
     ap.add_argument("--size", type=size_arg, default="100M", help="size of the generated log: 100M, 1G, ...")
     ap.add_argument("--key", default="kill_rule", help="audit rule key of the kill events")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per tool; the best is kept")
-    ap.add_argument("--runs", default="abcde", help="which runs, e.g. ab for ours only")
+    ap.add_argument("--runs", default="abcdeh", help="which runs, e.g. ab for ours only, h for hostile lines")
     ap.add_argument("--python", default=sys.executable, help="interpreter for our parser")
     ap.add_argument("--seed", type=int, default=1, help="generator seed")
     ap.add_argument("--nodes", type=int, default=3, help="generator node count")
     ap.add_argument("--format", choices=("raw", "enriched", "mixed"), default="mixed")
     ap.add_argument("--interleave", type=float, default=0.10)
+    ap.add_argument("--hostile-lines", type=int, default=8, help="run h: lines per shape")
+    ap.add_argument("--hostile-timeout", type=int, default=600, help="run h: seconds per shape")
     args = ap.parse_args()
-    if args.repeat < 1 or not set(args.runs) <= set("abcde"):
-        ap.error("--repeat must be >= 1 and --runs letters from abcde")
+    if args.repeat < 1 or not set(args.runs) <= set("abcdeh"):
+        ap.error("--repeat must be >= 1 and --runs letters from abcdeh")
+    if args.runs == "h":  # no log needed
+        ensure_collection_link()
+        h = hostile_lines(args)
+        print()
+        print("targets:")
+        print("  hostile_vs_normal_max  = slowest hostile shape / normal line = %s  %s" % (
+            fmt(h, "%.1f"), verdict("hostile_vs_normal_max", h)))
+        print("ratios: hostile_vs_normal_max=%s" % fmt(h, "%.1f"))
+        return 0
 
     log = args.log or ensure_log(args)
     size = os.path.getsize(log)
@@ -262,7 +368,7 @@ def main():
         "d": ("ausearch -i", [AUSEARCH, "-i", "-if", log], True),
         "e": ("ausearch -k %s --raw" % args.key, [AUSEARCH, "-k", args.key, "--raw", "-if", log], True),
     }
-    selected = [k for k in "abcde" if k in args.runs]
+    selected = [k for k in "abcde" if k in args.runs]  # h runs after them
     for k in selected:
         if not runs[k][2]:
             print("run %s skipped: plugins/module_utils/%s does not exist yet" % (
@@ -298,6 +404,10 @@ def main():
             results[k].append(res)
             if res["out"]:
                 counts[k] = json.loads(res["out"].decode().strip().splitlines()[-1])
+                if counts[k].get("hwm_mib"):
+                    # the child's own peak: Linux carries ru_maxrss over exec(), so wait4's
+                    # figure is at least this (the benchmark's) process's peak
+                    res["rss"] = counts[k]["hwm_mib"]
             print("  run %d/%d %s: %.2f s wall, %.2f s cpu, %.1f MiB RSS" % (
                 i + 1, args.repeat, k, res["wall"], res["cpu"], res["rss"]), flush=True)
     # ausearch has no event counter: one more untimed pass, output counted.
@@ -362,6 +472,10 @@ def main():
     x, y = ratio("c", "a", "wall"), ratio("e", "b", "wall")
     rss = [best[k]["rss"] for k in "ab" if k in best]
     z = max(rss) if rss else None
+    h = None
+    if "h" in args.runs:
+        print()
+        h = hostile_lines(args)
     print()
     scope = "" if size >= 1 << 30 else "  [targets are set for a 1 GiB log; this one is %.1f MiB]" % mib
     print("targets:%s" % scope)
@@ -371,10 +485,14 @@ def main():
         fmt(y), verdict("kill_vs_ausearch_k_raw", y)))
     print("  peak_rss_mib           = max peak RSS of runs a and b       = %s  %s" % (
         fmt(z, "%.1f"), verdict("peak_rss_mib", z)))
+    if "h" in args.runs:
+        print("  hostile_vs_normal_max  = slowest hostile shape / normal line = %s  %s" % (
+            fmt(h, "%.1f"), verdict("hostile_vs_normal_max", h)))
     print("  same ratios on cpu time: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s" % (
         fmt(ratio("c", "a", "cpu")), fmt(ratio("e", "b", "cpu"))))
-    print("ratios: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s peak_rss_mib=%s" % (
-        fmt(x), fmt(y), fmt(z, "%.1f")))
+    print("ratios: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s peak_rss_mib=%s%s" % (
+        fmt(x), fmt(y), fmt(z, "%.1f"),
+        " hostile_vs_normal_max=%s" % fmt(h, "%.1f") if "h" in args.runs else ""))
     return 0
 
 

@@ -75,9 +75,9 @@ options:
       - Return the kill reports and events as host facts (C(ansible_facts.auditd_kill_reports),
         C(ansible_facts.auditd_events)). Facts are kept for the rest of the play and go into
         fact caches (C(fact_caching)).
-      - With V(false) they are returned only in the module's result, as C(auditd_kill_reports)
-        and C(auditd_events): register it. C(auditd_log_summary), C(auditd_status) and
-        C(auditd_loaded_rules) stay facts.
+      - With V(false) they are returned only in the module's result (register it), as
+        C(auditd_kill_reports) and C(auditd_events). C(auditd_log_summary), C(auditd_status)
+        and C(auditd_loaded_rules) stay facts.
     type: bool
     default: true
   cursor:
@@ -240,10 +240,12 @@ ansible_facts:
           C(daemon_running).
         - C(daemon_running) is true when the kernel names an audit daemon (C(pid) is not 0) and
           that process is alive. When it is false, the kernel sends its records to the kernel
-          log (printk), not to the audit log: new kills are not in these facts (a warning says so).
+          log (printk), not to the audit log, so new kills are not in these facts (a warning
+          says so).
       returned: when O(status) is true
       type: dict
-      sample: {enabled: 1, failure: 1, pid: 2135, rate_limit: 0, backlog_limit: 8192, lost: 0, backlog: 0, available: true, immutable: false, message: "", daemon_running: true}
+      sample: {enabled: 1, failure: 1, pid: 2135, rate_limit: 0, backlog_limit: 8192, lost: 0, backlog: 0,
+               available: true, immutable: false, message: "", daemon_running: true}
     auditd_loaded_rules:
       description: The rules loaded in the kernel, in the canonical form of M(auditfleet.auditd.audit_rule).
       returned: when O(status) is true
