@@ -97,7 +97,7 @@ def same_file(path, ident):
 # and the ids of the last second's events: far less than this.
 MAX_CURSOR_BYTES = 16 << 20
 # Temp files of save_cursor: ".<cursor name>.<random>.auditfleet-tmp" next to the cursor;
-# "<cursor name>.tmp.<pid>" is the name of versions before 1.0.0. Older ones than this are
+# "<cursor name>.tmp.<pid>" is the name development versions used. Older ones than this are
 # left over by a run that was killed, and removed by the next save.
 TEMP_SUFFIX = ".auditfleet-tmp"
 STALE_TEMP_SECONDS = 600

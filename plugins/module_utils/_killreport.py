@@ -16,8 +16,8 @@ __metaclass__ = type
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import SIGNALS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
-    ParseStats, _Filter, arch_name, complete_groups, errno_name, event_iso_time, event_keys, event_time,
-    record_parts, syscall_name)
+    ParseStats, _Filter, _unique, arch_name, complete_groups, errno_name, event_iso_time, event_keys,
+    event_time, record_parts, syscall_name)
 
 KILL_SYSCALLS = ("kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 _KILL_SET = frozenset(KILL_SYSCALLS)
@@ -235,12 +235,10 @@ def report_from_records(pending):
 def _keys(records, syscall_fields):
     """The event's keys: the SYSCALL record's (decoded already), then any other record's."""
     own = syscall_fields.get("key")
-    keys = [k for k in own.split("\x01") if k] if own else []
+    keys = own.split("\x01") if own else []
     if len(records) > 1:
-        for key in event_keys([r for r in records if r[0] != "SYSCALL"]):
-            if key not in keys:
-                keys.append(key)
-    return keys
+        keys.extend(event_keys([r for r in records if r[0] != "SYSCALL"]))
+    return _unique(keys)  # in order, each once: a dict, not a search of the list (linear)
 
 
 def kill_reports(source=None, keys=None, since=None, until=None, stats=None, paths=None,

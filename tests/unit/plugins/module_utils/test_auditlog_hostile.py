@@ -69,6 +69,11 @@ SHAPES = {
     # keys used to be collected in a list searched for each new one
     "many_keys": lambda n: KILL % (0, 1) + " key=" + "\x01".join(
         "k%d" % i for i in range(n // 8)).encode().hex().upper(),
+    # and the kill report merged the keys of its records the same way
+    "many_keys_in_two_records": lambda n: "\n".join([
+        KILL % (0, 3) + " key=" + "\x01".join("a%d" % i for i in range(n // 16)).encode().hex().upper(),
+        (TARGET % (0, 3)) + " key=" + "\x01".join("b%d" % i for i in range(n // 16)).encode().hex().upper(),
+        TITLE % (0, 3)]),
     # the key search used to look for the start of each line holding a tag far back
     "planted_tags_keyed": lambda n: (KILL % (0, 2)).replace(
         "comm=", "name=" + "msg=audit(1700000000.000:2):" * (n // 28) + " comm="),
@@ -78,12 +83,14 @@ CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import ParseStats, parse_events
+from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports
 line = sys.stdin.read()
 out = {}
 for keys in (None, ["kill_rule"]):
     stats = ParseStats()
     events = list(parse_events(line, keys=keys, stats=stats))
-    out[str(keys)] = {"events": len(events), "stats": stats.as_dict()}
+    out[str(keys)] = {"events": len(events), "stats": stats.as_dict(),
+                      "reports": len(list(kill_reports(line, keys=keys)))}
 print(json.dumps(out))
 """
 
@@ -109,7 +116,8 @@ def test_a_hostile_line_is_parsed_in_linear_time(shape, python):
     assert res.returncode == 0, res.stderr.decode()[-2000:]
     out = json.loads(res.stdout.decode())
     stats = out["None"]["stats"]
-    assert stats["lines"] == 1 and stats["records"] + stats["skipped_total"] == 1
+    lines = line.count("\n") + 1
+    assert stats["lines"] == lines and stats["records"] + stats["skipped_total"] == lines
     if shape in ("long_serial",):
         assert stats["skipped"] == {"bad_event_id": 1}
     if shape == "long_time":

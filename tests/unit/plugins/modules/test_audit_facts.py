@@ -517,7 +517,7 @@ def test_the_cursor_and_its_temp_file_never_follow_a_symlink(tmp_path):
     log, cursor, victim = tmp_path / "audit.log", tmp_path / "cursor", tmp_path / "victim"
     write(log, kill_lines(1))
     victim.write_text("precious\n")
-    # the temp name of versions before 1.0.0 was predictable: <cursor>.tmp.<pid>
+    # the temp name of development versions was predictable: <cursor>.tmp.<pid>
     os.symlink(str(victim), str(cursor) + ".tmp.%d" % os.getpid())
     result = _cursor_run(log, cursor)
     assert victim.read_text() == "precious\n"
