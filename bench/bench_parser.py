@@ -44,7 +44,7 @@ AUSEARCH = "/usr/sbin/ausearch"
 ENV = dict(os.environ, LC_ALL="C")
 
 TARGETS = {"full_vs_auparse_interp": (">=", 2.0), "kill_vs_ausearch_k_raw": (">=", 0.5),
-           "peak_rss_mib": ("<=", 64.0), "hostile_vs_normal_max": ("<=", 50.0)}
+           "peak_rss_mib": ("<=", 64.0), "hostile_vs_normal_max": ("<=", 100.0)}
 
 # Children print one JSON line: what they counted.
 OURS_FULL = """
