@@ -22,12 +22,12 @@ import os
 import pwd
 import re
 import stat
-import tempfile
 import time
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
     DEFAULT_EOE_TIMEOUT, GZIP_ERRORS, ParseStats, _blocks_from_binary, _Filter, build_event,
     event_keys, event_time, group_records, keyed_groups)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _files
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import (
     report_from_event, report_from_records)
 
@@ -169,107 +169,51 @@ def check_cursor(cursor, path):
 def load_cursor(path, warnings=None):
     """The cursor saved at PATH, or None (no cursor: read everything).
 
-    The file is opened without following a symbolic link and without blocking on a FIFO.
+    Read with _files.read_regular: never through a symbolic link, never blocking on a FIFO.
     What cannot be read, or is not a regular file owned by this user and writable by it
     alone, is not trusted: a warning (in WARNINGS) says so and everything is read. A file
     that is not a cursor (bad JSON, wrong types) is a FactsError that names the field.
     """
     warnings = [] if warnings is None else warnings
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        if exc.errno == errno.ELOOP:
-            warnings.append("cursor_path %s is a symbolic link: not followed; reading the whole "
-                            "log, and the cursor is not saved there" % path)
-        else:
-            warnings.append("cannot read the cursor file %s (%s): reading the whole log" % (
-                path, exc.strerror))
+        data, st = _files.read_regular(path, follow=False, what="cursor file",
+                                       limit=MAX_CURSOR_BYTES)
+    except _files.FileProblem as exc:
+        if exc.kind == "too large":
+            raise FactsError("%s: not an audit_facts cursor; remove it to start over" % exc.msg)
+        if exc.kind is None and os.path.isdir(os.path.dirname(path) or ".") is False:
+            return None  # a part of the path is not a directory: no cursor there yet
+        warnings.append("%s; reading the whole log%s" % (
+            exc.msg, ", and the cursor is not saved there" if exc.kind else ""))
+        return None
+    if data is None:
+        return None
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        warnings.append("the cursor file %s is owned by uid %d or writable by others (mode "
+                        "%04o): not trusted; reading the whole log" % (
+                            _files.show(path), st.st_uid, stat.S_IMODE(st.st_mode)))
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            warnings.append("cursor_path %s is a %s, not a file: reading the whole log, and the "
-                            "cursor is not saved there" % (path, _kind(st.st_mode)))
-            return None
-        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-            warnings.append("the cursor file %s is owned by uid %d or writable by others (mode "
-                            "%04o): not trusted; reading the whole log" % (
-                                path, st.st_uid, stat.S_IMODE(st.st_mode)))
-            return None
-        chunks, size = [], 0
-        while size <= MAX_CURSOR_BYTES:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        warnings.append("cannot read the cursor file %s (%s): reading the whole log" % (
-            path, exc.strerror))
-        return None
-    finally:
-        os.close(fd)
-    if size > MAX_CURSOR_BYTES:
-        raise FactsError("cursor file %s is larger than %d bytes: not an audit_facts cursor; "
-                         "remove it to start over" % (path, MAX_CURSOR_BYTES))
-    try:
-        cursor = json.loads(b"".join(chunks).decode("utf-8"))
+        cursor = json.loads(data.decode("utf-8"))
     except ValueError:  # bad JSON or UTF-8 (UnicodeDecodeError is a ValueError)
         raise FactsError("cursor file %s is not valid JSON; remove it to start over" % path)
     check_cursor(cursor, path)
     return cursor
 
 
-def _kind(mode):
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"),
-                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISLNK, "symbolic link")):
-        if test(mode):
-            return name
-    return "special file"
-
-
-def _is_temp_of(name, base):
-    """True for the name of a temp file that save_cursor makes for the cursor named BASE."""
-    if name.startswith("." + base + ".") and name.endswith(TEMP_SUFFIX):
-        return True
-    legacy = base + ".tmp."
-    return name.startswith(legacy) and name[len(legacy):].isdigit()
-
-
-def remove_stale_temps(directory, base, now=None):
-    """Remove the temp files of the cursor BASE in DIRECTORY left by runs that were killed
-    or failed (older than STALE_TEMP_SECONDS); return their names. Symbolic links are
-    removed, not followed."""
-    now = time.time() if now is None else now
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        if not _is_temp_of(name, base):
-            continue
-        full = os.path.join(directory, name)
-        try:
-            st = os.lstat(full)
-            if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) \
-                    and st.st_mtime < now - STALE_TEMP_SECONDS:
-                os.unlink(full)
-                removed.append(name)
-        except OSError:
-            continue  # gone meanwhile, or not ours to remove
-    return sorted(removed)
+def _temp_names(base):
+    """The whole names of the temp files save_cursor makes for the cursor named BASE (mkstemp's
+    8 random characters), and of those development versions made (BASE.tmp.<pid>)."""
+    return re.compile(r"\.%s\.[a-z0-9_]{8}%s|%s\.tmp\.[0-9]+" % (
+        re.escape(base), re.escape(TEMP_SUFFIX), re.escape(base)))
 
 
 def save_cursor(path, cursor, now=None):
-    """Write CURSOR to PATH atomically: a new temp file in the same directory (mkstemp:
-    O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), then rename over PATH. Stale temp files of the
-    cursor are removed first. Returns their names; raises CursorSaveError if it cannot save
-    (PATH is a directory or a link, the directory is not writable, ...)."""
+    """Write CURSOR to PATH atomically with _files.write_atomic (a new file made by mkstemp
+    in the same directory, O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, synced, renamed over PATH).
+    Temp files of this cursor left by runs that were killed (older than STALE_TEMP_SECONDS)
+    are removed first. Returns their names; raises CursorSaveError if it cannot save (PATH
+    is a directory or a link, its directory cannot be made or written, ...)."""
     directory = os.path.dirname(path) or "."
     base = os.path.basename(path)
     if not os.path.isdir(directory):
@@ -277,36 +221,20 @@ def save_cursor(path, cursor, now=None):
             os.makedirs(directory, 0o700)
         except OSError as exc:
             raise CursorSaveError("cannot save the cursor %s: cannot make its directory (%s)" % (
-                path, "a part of it is not a directory" if exc.errno in (errno.EEXIST, errno.ENOTDIR)
-                else exc.strerror))
+                _files.show(path), "a part of it is not a directory"
+                if exc.errno in (errno.EEXIST, errno.ENOTDIR) else exc.strerror))
+    removed = _files.remove_stale(directory, _temp_names(base), STALE_TEMP_SECONDS, now)
     try:
-        removed = remove_stale_temps(directory, base, now)
-        try:
-            st = os.lstat(path)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-        else:
-            if not stat.S_ISREG(st.st_mode):
-                raise CursorSaveError("cannot save the cursor: %s is a %s, not a file" % (
-                    path, _kind(st.st_mode)))
-        fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=TEMP_SUFFIX, dir=directory)
-    except OSError as exc:
-        raise CursorSaveError("cannot save the cursor %s: %s" % (
-            path, exc.strerror or exc))
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(cursor, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
-    except (OSError, ValueError) as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise CursorSaveError("cannot save the cursor %s: %s" % (path, getattr(exc, "strerror", None) or exc))
-    return removed
+        kind = _files.lstat_kind(path)
+        if kind is not None:
+            raise CursorSaveError("cannot save the cursor: %s is %s, not a file" % (
+                _files.show(path), kind))
+        content = json.dumps(cursor, sort_keys=True).encode("utf-8")
+        _files.write_atomic(path, content, 0o600, owner=None,
+                            temp_prefix="." + base + ".", temp_suffix=TEMP_SUFFIX)
+    except _files.FileProblem as exc:
+        raise CursorSaveError("cannot save the cursor: %s" % exc.msg)
+    return sorted(os.path.basename(p) for p in removed)
 
 
 def plan_reads(files, cursor, warnings=None):

@@ -60,11 +60,12 @@ def kind_of(mode):
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def read_regular(path, follow=True, what="file"):
+def read_regular(path, follow=True, what="file", limit=None):
     """(content bytes, os.stat_result) of the regular file PATH; (None, None) when it is missing.
 
     Raises FileProblem when PATH is not a regular file (or, with follow=False, is a symbolic
-    link) or cannot be read. Never blocks on a FIFO: it is opened O_NONBLOCK and refused.
+    link) or cannot be read, or (kind "too large") holds more than LIMIT bytes. Never blocks
+    on a FIFO: it is opened O_NONBLOCK and refused.
     """
     flags = os.O_RDONLY | _O_NONBLOCK | _O_CLOEXEC | (0 if follow else _O_NOFOLLOW)
     try:
@@ -82,12 +83,16 @@ def read_regular(path, follow=True, what="file"):
         if kind is not None:
             raise FileProblem("%s %s is %s, not a regular file: refused (reading it could "
                               "block or means nothing)" % (what, show(path), kind), path, kind)
-        chunks = []
+        chunks, size = [], 0
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise FileProblem("%s %s is larger than %d bytes" % (what, show(path), limit),
+                                  path, "too large")
         return b"".join(chunks), st
     except OSError as e:
         raise FileProblem("cannot read %s %s: %s" % (what, show(path), e.strerror), path)
