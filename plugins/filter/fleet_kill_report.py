@@ -28,10 +28,12 @@ options:
       - C(hostvars), or any dict of host name to that host's variables - the kill reports are
         read from its C(ansible_facts.auditd_kill_reports) (or the variable
         C(auditd_kill_reports)), the auditd status from C(auditd_status) and the truncation
-        flag from C(auditd_log_summary), as set by M(auditfleet.auditd.audit_facts).
+        flag from C(auditd_log_summary), as set by M(auditfleet.auditd.audit_facts), and the
+        architecture from C(ansible_facts.architecture) when the host's facts were gathered.
       - Or a dict of host name to the list of that host's kill reports.
-      - Or a list of kill reports (each with its C(host); a report without one is counted
-        under "(none)").
+      - Or a list of kill reports, each counted under its C(host), or without one (the lookup
+        P(auditfleet.auditd.audit_log#lookup) and the filters set none) under its C(node) - a
+        central log server's log gives one host per sending machine - or else under "(none)".
     type: raw
     required: true
   hosts:
@@ -58,6 +60,18 @@ options:
         the result's message as the reason.
       - Only with a dict input.
     type: str
+  node_as_host:
+    description:
+      - Count each kill report under its C(node) (the name auditd writes in front of each record
+        of a log it receives from other machines, with C(name_format) set on them) instead of the
+        inventory host whose log it was read from. For a central log server - run
+        M(auditfleet.auditd.audit_facts) on it and every sending machine gets its own entry in
+        C(hosts), with C(collected_from) naming the server. Reports without a C(node) (the
+        server's own events) stay with the host that read them.
+      - A report without a C(host) (from the lookup or the filters) is counted under its C(node)
+        whatever this option says, and under "(none)" without either.
+    type: bool
+    default: false
   probes:
     description: What to do with probes (signal 0, which only checks that a process exists).
     type: str
@@ -77,12 +91,13 @@ options:
     type: str
   format:
     description:
-      - V(dict) returns the report. V(json) returns it as JSON text (indented, keys sorted,
-        ASCII), which the renderers also take as input.
-      - Prefer V(json) for big reports (tens of thousands of kills) - ansible-core templates a
-        dict that a task stores or passes on value by value, which takes minutes for such a
-        report (ansible-core before 2.19 even turns it into text and back), while text goes through
-        in one piece. C(to_nice_json) on the dict is slow for the same reason on ansible-core 2.19+.
+      - V(dict) returns the report. V(json) returns it as the text of C(kill_report.json) (keys
+        sorted, ASCII; the summary indented, each kill report on a line of its own), which the
+        renderers also take as input.
+      - To write several files from one report, pass the dict on within one expression, or use
+        P(auditfleet.auditd.kill_report_files#filter), as the C(kill_report) playbook does - a
+        task that stores a big dict with C(set_fact) costs ansible-core minutes for tens of
+        thousands of kills (before 2.19 it turns the dict into text and back).
     type: str
     choices: [dict, json]
     default: dict
@@ -112,10 +127,16 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ fleet.counts.by_login_user }}"
 
-- name: A big report as JSON text (fast), rendered from the text
+- name: Aggregate and render in one expression (the dict is never stored)
   ansible.builtin.copy:
-    content: "{{ hostvars | auditfleet.auditd.fleet_kill_report(hosts=gathered_hosts, format='json') | auditfleet.auditd.kill_report_markdown }}"
+    content: "{{ hostvars | auditfleet.auditd.fleet_kill_report(hosts=gathered_hosts) | auditfleet.auditd.kill_report_markdown }}"
     dest: /srv/reports/kill_report.md
+    mode: "0640"
+
+- name: A central log server's log, read on the controller, one host per node name
+  ansible.builtin.copy:
+    content: "{{ query('auditfleet.auditd.audit_log', '/srv/logs/audit.log', report='kill') | auditfleet.auditd.fleet_kill_report | auditfleet.auditd.kill_report_html }}"
+    dest: /srv/reports/central.html
     mode: "0640"
 
 - name: From kill reports at hand, for example read on the controller with the lookup
@@ -135,24 +156,42 @@ _value:
     generated_at: {description: When the report was made (O(generated_at))., type: str, sample: "2026-11-26T10:00:00Z"}
     parameters: {description: The O(parameters) given., type: dict}
     probe_mode: {description: The O(probes) option used., type: str, sample: apart}
+    node_as_host: {description: The O(node_as_host) option used., type: bool}
     complete:
-      description: True when every host answered and no host's reports were cut by C(max_events).
+      description:
+        - True when every host answered, no host's reports were cut by C(max_events), and the
+          audit log of every host was being written (no host with C(recording) false).
       type: bool
+    warnings:
+      description:
+        - Every warning, one sentence each - hosts that did not answer, then per host (C(host:
+          text)) a stopped auditd or disabled audit, reports cut by C(max_events), lost records.
+      type: list
+      elements: str
     time_range:
       description: The first and last time (C(first), C(last); and C(first_timestamp), C(last_timestamp)) of all kill reports collected, probes included.
       type: dict
     totals:
       description:
         - C(hosts) (asked), C(hosts_ok), C(hosts_failed) (failed or unreachable), C(hosts_truncated),
-          C(kill_reports) (all collected), C(kills) (not probes), C(unsuccessful) (kills that failed),
-          C(probes) and C(listed) (the length of C(reports)).
+          C(hosts_not_recording), C(hosts_with_warnings), C(kill_reports) (all collected), C(kills)
+          (not probes), C(unsuccessful) (kills that failed), C(probes) and C(listed) (the length of C(reports)).
       type: dict
     hosts:
       description:
         - One entry per host, by name, with C(host), C(state) (C(ok), C(failed) or C(unreachable)),
           C(reason), C(kills), C(probes), C(unsuccessful), C(first), C(last), C(truncated),
           C(total_kill_reports) (before C(max_events)) and C(auditd) (C(available), C(enabled), C(pid),
-          C(lost), C(backlog), C(backlog_limit), C(message) from C(auditd_status), or V(null)).
+          C(daemon_running), C(lost), C(backlog), C(backlog_limit), C(message) from C(auditd_status), or V(null)).
+        - C(arch) - the host's architecture, from its facts (C(ansible_facts.architecture), when
+          they were gathered) or else from its kill reports (the 64-bit ABI when a 64-bit one
+          was seen, so an x86_64 host whose 32-bit programs kill shows x86_64); C(arch_source)
+          says which (C(facts), C(reports), or V(null) when unknown).
+        - C(recording) - whether the kernel writes audit records to the log - V(false) when
+          C(auditd_status) says auditd is not running (C(pid) 0, or C(daemon_running) false),
+          audit is disabled (C(enabled) 0) or not available; V(null) when unknown.
+        - C(warnings) - that host's warnings (sentences); C(collected_from) - with
+          O(node_as_host), the inventory host whose log held its reports.
       type: list
       elements: dict
     failed_hosts:
@@ -162,9 +201,11 @@ _value:
     counts:
       description:
         - Counts of the reports in C(reports), most first - C(by_host), C(by_login_user),
-          C(by_signal) (signal names) and C(by_command) (the killer's C(comm)).
+          C(by_signal) (signal names), C(by_command) (the killer's C(comm)) and C(by_target)
+          (the C(comm) of each process signalled; "(no process)" when the kernel named none).
+        - C(kill_report.json) writes its keys sorted by name; the renderers sort them again.
       type: dict
-      sample: {by_host: {web1: 3}, by_login_user: {alice: 2, (none): 1}, by_signal: {SIGKILL: 2, SIGTERM: 1}, by_command: {kill: 3}}
+      sample: {by_host: {web1: 3}, by_login_user: {alice: 2, (none): 1}, by_signal: {SIGKILL: 2, SIGTERM: 1}, by_command: {kill: 3}, by_target: {nginx: 3}}
     probe_counts: {description: The same counts for probes (also when they are hidden)., type: dict}
     reports:
       description:
@@ -180,21 +221,23 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetreport import (
-    aggregate, to_json_text, untrusted)
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import bool_option, untrusted
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetjson import render_json
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import aggregate
 
 NAME = "auditfleet.auditd.fleet_kill_report"
 
 
 def fleet_kill_report(data, hosts=None, answered=None, result_var=None, probes="apart",
-                      parameters=None, generated_at=None, format="dict"):  # pylint: disable=redefined-builtin
+                      parameters=None, generated_at=None, format="dict", node_as_host=False):  # pylint: disable=redefined-builtin
     try:
         if format not in ("dict", "json"):
             raise ValueError("%s: option format must be dict or json, not %r" % (NAME, format))
         report = aggregate(data, hosts=hosts, answered=answered, result_var=result_var,
-                           probes=probes, parameters=parameters, generated_at=generated_at, plugin=NAME)
+                           probes=probes, parameters=parameters, generated_at=generated_at,
+                           node_as_host=bool_option(node_as_host, "node_as_host", NAME), plugin=NAME)
         if format == "json":
-            return untrusted(to_json_text(report))
+            return untrusted(render_json(report))
         return report
     except (TypeError, ValueError, KeyError) as exc:
         raise AnsibleFilterError(str(exc))

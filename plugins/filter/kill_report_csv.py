@@ -11,7 +11,8 @@ short_description: A fleet kill report, or kill reports, as CSV
 description:
   - Renders the output of P(auditfleet.auditd.fleet_kill_report#filter) as CSV text - a
     header row, then one row per kill report, sorted by time.
-  - The columns are C(time), C(host), C(node), C(key), C(syscall), C(signal), C(signal_name),
+  - The columns are C(time), C(host), C(node), C(key), C(syscall), C(arch) (the killer's ABI:
+    C(x86_64), C(i386), C(aarch64), ...), C(signal), C(signal_name),
     C(probe), C(success), C(errno), C(target_pid), C(target_tid), C(scope), C(targets)
     (C(pid:comm) of each target, joined by C(;)), C(killer_pid), C(killer_ppid), C(killer_auid),
     C(killer_login_user), C(killer_uid), C(killer_user), C(killer_comm), C(killer_exe),
@@ -36,11 +37,18 @@ options:
     default: true
   spreadsheet_safe:
     description:
-      - Prefix with C(') the text cells (host, users, command, command line, targets, ...) that
-        start with C(=), C(+), C(-), C(@), a tab or a carriage return, so a spreadsheet does not
-        run them as formulas (CSV injection). The values are then no longer exactly the log's.
+      - Make the file safe for people to open - in every text cell (host, users, command, command
+        line, targets, ...; never a number, so a negative target pid stays C(-1)), show control
+        characters as C(\xNN) (C1 controls such as the 8-bit CSI C(\x9b) and the Unicode
+        bidirectional overrides, as C(\u202e), too; newlines and tabs are kept), so that no
+        escape sequence reaches a terminal that shows the file, and prefix with C(') a cell that a
+        spreadsheet would run as a formula - starting, after any spaces, with C(=), C(+), C(-),
+        C(@), a tab, a carriage return or their full-width forms (CSV injection: any local user
+        can name a process C(=cmd|' /C calc'!A0) with prctl).
+      - The values are then no longer exactly the log's. V(false) writes them as they are, for
+        programs that read the file.
     type: bool
-    default: false
+    default: true
 """
 
 EXAMPLES = r"""
@@ -51,9 +59,9 @@ EXAMPLES = r"""
     mode: "0640"
   delegate_to: localhost
 
-- name: Kill reports of one host as CSV, safe to open in a spreadsheet
+- name: Kill reports of one host as CSV, values exactly as logged, for a program to read
   ansible.builtin.copy:
-    content: "{{ ansible_facts.auditd_kill_reports | auditfleet.auditd.kill_report_csv(spreadsheet_safe=true) }}"
+    content: "{{ ansible_facts.auditd_kill_reports | auditfleet.auditd.kill_report_csv(spreadsheet_safe=false) }}"
     dest: "/srv/reports/{{ inventory_hostname }}.csv"
     mode: "0640"
   delegate_to: localhost
@@ -64,34 +72,42 @@ _value:
   description: CSV text, a header row and one row per kill report.
   type: str
   sample: |
-    time,host,node,key,syscall,signal,signal_name,probe,success,errno,target_pid,target_tid,scope,targets,killer_pid,...
-    2026-11-26T00:30:40.498Z,web1,,kill_rule,kill,15,SIGTERM,false,true,,2202,,process,2202:sleep,2194,...
+    time,host,node,key,syscall,arch,signal,signal_name,probe,success,errno,target_pid,target_tid,scope,targets,killer_pid,...
+    2026-11-26T00:30:40.498Z,web1,,kill_rule,kill,x86_64,15,SIGTERM,false,true,,2202,,process,2202:sleep,2194,...
 """
 
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetreport import (
-    bool_option, fleet_input, is_probe, plain, render_csv, report_list, sort_key, untrusted)
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetcsv import render_csv
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import (
+    bool_option, plain, report_list, untrusted)
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import (
+    fleet_input, is_probe, sort_key)
 
 NAME = "auditfleet.auditd.kill_report_csv"
 
 
-def kill_report_csv(data, probes=True, header=True, spreadsheet_safe=False):
+def csv_reports(data, probes=True):
+    """The kill reports a CSV of this input has: a fleet report's kills (and probes, merged by
+    time), or a list of kill reports in the order given."""
+    data = plain(data)
+    if isinstance(data, (Mapping, str, bytes)):
+        report = fleet_input(data, NAME)
+        reports = list(report.get("reports") or [])
+        if probes and report.get("probes"):
+            reports = sorted(reports + list(report["probes"]), key=sort_key)
+        return reports
+    return [r for r in report_list(data, "the input", NAME) if probes or not is_probe(r)]
+
+
+def kill_report_csv(data, probes=True, header=True, spreadsheet_safe=True):
     try:
         probes = bool_option(probes, "probes", NAME)
         header = bool_option(header, "header", NAME)
         spreadsheet_safe = bool_option(spreadsheet_safe, "spreadsheet_safe", NAME)
-        data = plain(data)
-        if isinstance(data, (Mapping, str, bytes)):
-            report = fleet_input(data, NAME)
-            reports = list(report.get("reports") or [])
-            if probes and report.get("probes"):
-                reports = sorted(reports + list(report["probes"]), key=sort_key)
-        else:
-            reports = [r for r in report_list(data, "the input", NAME) if probes or not is_probe(r)]
-        return untrusted(render_csv(reports, header=header, spreadsheet_safe=spreadsheet_safe))
+        return untrusted(render_csv(csv_reports(data, probes), header=header, spreadsheet_safe=spreadsheet_safe))
     except (TypeError, ValueError, KeyError) as exc:
         raise AnsibleFilterError(str(exc))
 

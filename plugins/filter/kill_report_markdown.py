@@ -11,14 +11,22 @@ short_description: A fleet kill report as Markdown
 description:
   - Renders the output of P(auditfleet.auditd.fleet_kill_report#filter) as a Markdown
     document (GitHub-flavoured tables) - a title, a summary with warnings (hosts that did not
-    answer, hosts whose reports were cut by C(max_events), lost audit records), tables per host,
-    per login user, per signal and per command, the kills sorted by time, the probes (signal 0)
-    apart, and the hosts that failed or were unreachable with their reason.
-  - P(auditfleet.auditd.kill_report_html#filter) renders the same content as HTML.
-  - Text from the logs is untrusted. Markdown punctuation in it (C(|), C(*), C(_), C(`),
-    C([), C(]), C(<), C(>), C(&), C(~), C($), C(\)) is escaped with a backslash, so it can
-    neither split a table cell nor make links, HTML or emphasis. Newlines in a cell become
-    C(<br>); other control characters are shown as C(\xNN).
+    answer, hosts whose auditd is stopped or whose audit is disabled, hosts whose reports were
+    cut by C(max_events), lost audit records), the hosts with their state, architecture and
+    whether audit records, the timeline as a table (kills per hour or per adaptive bucket,
+    SIGKILL and failed kills counted apart, the busiest hosts of each bucket), the top
+    killers, the per-target view (each target command with its kills, hosts, killers, first
+    and last time), the counts per login user, signal and command (most first), the kills
+    sorted by time, the probes (signal 0) apart, and the hosts that failed or were
+    unreachable with their reason.
+  - P(auditfleet.auditd.kill_report_html#filter) renders the same content as HTML, with
+    pictures.
+  - Rendered from a Jinja2 template whose every C({{ }}) is escaped when printed - text from
+    the logs is untrusted. Markdown punctuation in it (C(|), C(*), C(_), C(`), C([), C(]),
+    C(<), C(>), C(&), C(~), C($), C(!), C(#), C(\)) is escaped with a backslash, so it can
+    neither split a table cell nor make links, images, HTML or emphasis. Newlines in a cell
+    become C(<br>); control characters (C0, DEL, C1, bidirectional overrides) are shown as
+    C(\xNN), so that no escape sequence reaches a terminal that shows the file.
   - A list of kill reports is aggregated first, with the defaults of
     P(auditfleet.auditd.fleet_kill_report#filter).
 extends_documentation_fragment:
@@ -53,17 +61,19 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetreport import (
-    document, fleet_input, int_option, render_markdown, untrusted)
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import int_option, untrusted
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import fleet_input
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleettemplates import render_markdown, template_path
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetview import build_view
 
 NAME = "auditfleet.auditd.kill_report_markdown"
 
 
-def kill_report_markdown(data, title="Fleet kill report", max_rows=0):
+def kill_report_markdown(data, title="Fleet kill report", max_rows=0, template=None):
     try:
         report = fleet_input(data, NAME)
-        blocks = document(report, title=str(title), max_rows=int_option(max_rows, "max_rows", NAME))
-        return untrusted(render_markdown(blocks))
+        view = build_view(report, title=str(title), max_rows=int_option(max_rows, "max_rows", NAME))
+        return untrusted(render_markdown(view, report, template=template_path(template, "template", NAME), plugin=NAME))
     except (TypeError, ValueError, KeyError) as exc:
         raise AnsibleFilterError(str(exc))
 
