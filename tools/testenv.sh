@@ -6,7 +6,9 @@
 #      `release` is the release toolchain .venv/release (tests/requirements/release.txt: galaxy-importer,
 #      ansible-builder, ansible-runner, the docs site), which also needs Debian's pandoc,
 #   4. .venv/ansible-rulebook (tests/requirements/ansible-rulebook.txt) and Java 17 for the live test of
-#      the EDA event source; NOT RUN (recorded in .venv/ansible-rulebook.notrun) where it cannot be built.
+#      the EDA event source; NOT RUN (recorded in .venv/ansible-rulebook.notrun) where it cannot be built,
+#   5. .venv/browser (selenium, tests/requirements/browser.txt) with Debian's chromium and
+#      chromium-driver, for the HTML report's browser test (tests/unit/plugins/filter/test_report_browser.py).
 # Usage: tools/testenv.sh [X.Y|release ...]   (default: 2.16 2.21)
 # A toolchain that cannot be built here (no suitable Python) is not an error: it is reported loudly
 # as NOT RUN and recorded in .venv/ansible-X.Y.notrun, which tools/stage.sh turns into NOT RUN stages.
@@ -27,6 +29,7 @@ python_candidates() {
         2.21) echo "3.14 3.13 3.12" ;;
         release) echo "3.11" ;;
         rulebook) echo "3.11 3.12" ;;
+        browser) echo "3.11" ;;
         *) return 1 ;;
     esac
 }
@@ -48,7 +51,7 @@ find_python() {
 
 ensure_packages() {
     local missing=() pkg
-    for pkg in auditd python3-audit shellcheck ${EXTRA_PACKAGES:-}; do
+    for pkg in auditd python3-audit shellcheck chromium chromium-driver ${EXTRA_PACKAGES:-}; do
         if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
             missing+=("$pkg")
         fi
@@ -56,7 +59,7 @@ ensure_packages() {
     # ansible-rulebook's rule engine runs on a Java 17 runtime
     command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
     if ((${#missing[@]} == 0)); then
-        log "Debian packages present: auditd python3-audit shellcheck ${EXTRA_PACKAGES:-}"
+        log "Debian packages present: auditd python3-audit shellcheck chromium chromium-driver ${EXTRA_PACKAGES:-}"
         return
     fi
     log "installing Debian packages: ${missing[*]}"
@@ -107,7 +110,7 @@ ensure_auditd() {
 # Build .venv/ansible-X.Y (or .venv/release) unless its stamp matches the requirements file and interpreter.
 ensure_venv() {
     local ver=$1 name="ansible-$1"
-    [[ "$ver" == release ]] && name=release
+    [[ "$ver" == release || "$ver" == browser ]] && name=$ver
     local req="$ROOT/tests/requirements/$name.txt" dir="$VENVS/$name"
     local notrun="$VENVS/$name.notrun" python="" minor stamp
     [[ -f "$req" ]] || { log "ERROR: no requirements file $req"; return 1; }
@@ -120,6 +123,7 @@ ensure_venv() {
         printf '%s\n' "$reason" >"$notrun"
         local what="ansible-core $ver toolchain (lint, sanity, unit, integration)"
         [[ "$ver" == rulebook ]] && what="ansible-rulebook toolchain (the live test of the EDA event source)"
+        [[ "$ver" == browser ]] && what="browser toolchain (the HTML report's browser test)"
         printf '\n!!!!!!!!\nNOT RUN: %s because %s\n!!!!!!!!\n\n' "$what" "$reason"
         return 0
     fi
@@ -137,7 +141,7 @@ ensure_venv() {
     "$dir/bin/python" -m pip install -qq --no-deps --no-input -r "$req"
     "$dir/bin/python" -m pip check
     printf '%s\n' "$stamp" >"$dir/.stamp"   # written last: an interrupted build is redone
-    log "$name: ready ($("$dir/bin/ansible" --version | head -n 1))"
+    log "$name: ready ($("$dir/bin/python" -V)$([[ -x "$dir/bin/ansible" ]] && "$dir/bin/ansible" --version | head -n 1 | sed 's/^/, /'))"
 }
 
 main() {
@@ -158,6 +162,7 @@ main() {
         ensure_venv "$v"
     done
     ensure_venv rulebook
+    ensure_venv browser
 }
 
 main "$@"

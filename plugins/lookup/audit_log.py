@@ -46,12 +46,27 @@ options:
 notes:
   - Use C(query) (or C(lookup) with C(wantlist=true)) to get a list.
   - Reading C(/var/log/audit) needs root (or the C(adm) group on Debian).
+  - Reports and events have no C(host) (there is no inventory host here); each has the C(node)
+    auditd wrote before the record, when it did. A central log server (auditd receiving the
+    records of many machines, which set C(name_format)) writes every machine's records with its
+    own C(node=). P(auditfleet.auditd.fleet_kill_report#filter) counts a report without C(host)
+    under its C(node), so the kill reports of such a log make one host per machine. See also
+    the C(kill_report_node_as_host) variable of the C(auditfleet.auditd.kill_report) playbook,
+    which does the same with the log server as a managed host.
 """
 
 EXAMPLES = r"""
 - name: Who killed what, according to the controller's own audit log and its rotated files
   ansible.builtin.debug:
     msg: "{{ query('auditfleet.auditd.audit_log', '/var/log/audit/audit.log', rotated=true, report='kill', keys=['kill_rule']) }}"
+
+- name: The kills of a central log server's log, one host per machine (node name), as HTML
+  ansible.builtin.copy:
+    content: >-
+      {{ query('auditfleet.auditd.audit_log', '/var/log/audit/audit.log', rotated=true, report='kill', keys=['kill_rule'])
+         | auditfleet.auditd.fleet_kill_report | auditfleet.auditd.kill_report_html }}
+    dest: /srv/reports/central.html
+    mode: "0640"
 
 - name: Events of the last hour from logs fetched from hosts
   ansible.builtin.set_fact:

@@ -72,6 +72,15 @@ def content_security_policy(style="", script=""):
     return "; ".join(parts)
 
 
+_TD = {"time": Markup('<td class="t">'), "num": Markup('<td class="n">'), "cmd": Markup('<td class="c">'),
+       "wide": Markup('<td class="w">'), "state": ""}
+
+
+def td_open(kind):
+    """The opening tag of a table cell of a column kind ("" for state: its class is its value)."""
+    return _TD.get(kind, Markup("<td>"))
+
+
 _ENVIRONMENTS = {}
 
 
@@ -88,7 +97,8 @@ def _environment(kind, site_dir):
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["one_line"] = one_line
     env.filters["md_safe"] = MarkdownSafe
-    env.globals.update(csp=content_security_policy, kinds=KINDS, kind_names=KIND_NAMES)
+    env.filters["td_open"] = td_open
+    env.globals.update(csp=content_security_policy, kinds=KINDS, kind_names=KIND_NAMES, zip=zip)
     _ENVIRONMENTS[key] = env
     return env
 

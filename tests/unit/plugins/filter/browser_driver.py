@@ -3,10 +3,11 @@
 Run by test_report_browser.py with the Python of .venv/browser (selenium, tests/requirements/
 browser.txt), never collected by pytest itself:
 
-    python browser_driver.py PAGE.html TAMPERED.html OUTDIR
+    python browser_driver.py PAGE.html TAMPERED.html OUTDIR [BIG.html]
 
 PAGE.html is the report under test; TAMPERED.html the same page with one extra inline script
-that its Content-Security-Policy must block (the control that proves violations are seen).
+that its Content-Security-Policy must block (the control that proves violations are seen);
+BIG.html a report of 10,000 kills, sorted and filtered once each (with their duration).
 The driver records CSP violations (a listener installed through the DevTools protocol before
 any of the page's own code runs, so the page's CSP does not apply to it) and the browser
 console, then acts as a person would - sort a column by its header button, sort it again,
@@ -127,7 +128,39 @@ def layout(driver):
             if (Object.keys(ptops).length > 1) { result.split_numbers.push(m[0]); }
           }
         }
+        result.max_time_lines = Math.max.apply(null, result.time_lines.concat([0]));
+        result.time_cells = result.time_lines.length;
+        delete result.time_lines;
         return result;""")
+
+
+def big_page(driver, path):
+    """Sort and filter the kills table of a big report; durations in ms, as the page measures them."""
+    out = load(driver, path)
+    out["rows"] = driver.execute_script("return document.getElementById('t-kills').tBodies[0].rows.length")
+    out["sort_ms"] = driver.execute_script("""
+        var button = Array.prototype.filter.call(document.querySelectorAll('#t-kills thead button'),
+                                                 function (b) { return b.textContent.trim() === 'Host'; })[0];
+        var start = performance.now();
+        button.click();
+        return performance.now() - start;""")
+    hosts = column(driver, "t-kills", 1)
+    out["sorted"] = hosts == sorted(hosts, key=lambda h: h.lower())
+    out["filter_ms"] = driver.execute_script("""
+        var input = document.querySelector('#kills input.filter');
+        input.value = 'nginx sigkill';
+        var start = performance.now();
+        input.dispatchEvent(new Event('input'));
+        return new Promise(function (resolve) {
+          (function wait() {
+            if (document.querySelector('#kills .count').textContent.indexOf(' of ') !== -1) {
+              resolve(performance.now() - start);
+            } else { setTimeout(wait, 5); }
+          }());
+        });""")
+    out["filter_count"] = driver.find_element(By.CSS_SELECTOR, "#kills .count").text
+    out["after"] = driver.execute_script("return window.__csp")
+    return out
 
 
 def screenshot(driver, path, full=True):
@@ -139,7 +172,7 @@ def screenshot(driver, path, full=True):
     driver.set_window_size(1400, 1000)
 
 
-def main(page, tampered, outdir):
+def main(page, tampered, outdir, big=None):
     os.makedirs(outdir, exist_ok=True)
     profile = tempfile.mkdtemp(prefix="auditfleet-chromium-")
     try:
@@ -216,6 +249,8 @@ def main(page, tampered, outdir):
                                     for e in driver.get_log("browser")]}
         load(driver, page)
         screenshot(driver, os.path.join(outdir, "kill_report.png"), full=True)
+        if big:
+            out["big"] = big_page(driver, big)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -224,4 +259,4 @@ def main(page, tampered, outdir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))

@@ -116,8 +116,10 @@ def demo_fleet(kills=300, seed=7, span_hours=36):
                                        argv=argv, target_comm=target, success=success, login=login or None,
                                        user=user, arch=arch, errno=1))
     serial = kills
+    many = tuple(str(123457 + 1111 * i) for i in range(40))      # a long command line full of numbers
     for comm, argv, target in ((FORMULA[:15], (FORMULA,), "nginx"), ("evil", ("sh", "-c", "echo " + ESCAPES), "nginx"),
-                               ("<b>x</b>", ("perl", "-e", SCRIPT + " | x"), "postgres")):
+                               ("<b>x</b>", ("perl", "-e", SCRIPT + " | x"), "postgres"),
+                               ("kill", ("kill", "-9") + many, "java")):
         serial += 1
         events["web1"].append(kill_event(serial, 100.0 + serial, signal=9, target=31337, auid=1003, comm=comm,
                                          argv=argv, target_comm=target, login="mallory", user="root"))

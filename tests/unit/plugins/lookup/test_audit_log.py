@@ -54,3 +54,40 @@ def test_bad_report_choice(tmp_path, lookup):
     with pytest.raises(Exception) as err:
         lookup.run([str(tmp_path / "a.log")], {}, report="kills")
     assert "kills" in str(err.value)
+
+
+def test_central_log_server_kills_count_under_their_nodes(tmp_path, lookup):
+    """A log server's log (bench/gen_log.py writes node= before every record, as auditd does for
+    the records it receives): the fleet report has one host per node, not one "(none)"."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ansible_collections.auditfleet.auditd.plugins.filter.fleet_kill_report import fleet_kill_report
+    from ansible_collections.auditfleet.auditd.plugins.filter.kill_report_markdown import kill_report_markdown
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    log = tmp_path / "audit.log"
+    proc = subprocess.run([sys.executable, os.path.join(root, "bench", "gen_log.py"), "--size", "1M", "--nodes", "3",
+                           "--seed", "3", "--out", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=True)
+    summary = json.loads(proc.stderr.split("summary-json: ", 1)[1].splitlines()[0])
+    nodes = sorted(summary["nodes"])
+    reports = lookup.run([str(log)], {}, report="kill", keys=["kill_rule"])
+    assert len(reports) > 100 and {r["host"] for r in reports} == {None}
+    per_node = {}
+    for report in reports:
+        per_node[report["node"]] = per_node.get(report["node"], 0) + 1
+    assert sorted(per_node) == nodes
+    fleet = fleet_kill_report(reports)
+    assert sorted(h["host"] for h in fleet["hosts"]) == nodes
+    listed = {}
+    for report in fleet["reports"]:
+        listed[report["host"]] = listed.get(report["host"], 0) + 1
+    assert listed == {node: per_node[node] - sum(1 for r in reports if r["node"] == node and r["probe"])
+                      for node in nodes}
+    assert "(none)" not in fleet["counts"]["by_host"]
+    md = kill_report_markdown(fleet)
+    for node in nodes:
+        assert "| %s | ok |" % node in md
