@@ -9,6 +9,7 @@
 #   make clean         remove build trees and caches (make distclean: the toolchains too)
 #   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
 #   make bench         parser benchmark (LOG=/path/audit.log for an existing log); bench-facts, bench-eda
+#   make bench-report  the fleet report for 1000 hosts x 100 kills through the kill_report playbook
 #   make test-fleet    the fleet scenarios on 4 qemu VMs; make bench-fleet the fleet benchmark
 #   make build         the collection tarball in build/dist (from the files git knows)
 #   make release-check tests/release: tarball, galaxy-importer, ansible-builder, ansible-runner, docs site
@@ -41,12 +42,12 @@ COLLECTIONS := $(CURDIR)/build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
-.PHONY: demo bench bench-facts bench-eda test-fleet bench-fleet
+.PHONY: demo bench bench-facts bench-eda bench-report test-fleet bench-fleet
 .PHONY: venv-release build release-check galaxy-importer docsite docsite-rst
 .PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
 
 help:
-	@sed -n '2,19s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,20s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv:
 	tools/testenv.sh $(ANSIBLE_VERSIONS)
@@ -172,6 +173,10 @@ bench-facts: venv | $(COLL_LINK)
 # The EDA event source: events/s it sustains on a growing log, latency from write to queue.
 bench-eda: venv | $(COLL_LINK)
 	$(BENCH_PY) bench/bench_eda.py $(ARGS)
+
+# The playbook on both toolchains (1000 hosts x 100 kills, and 100 hosts as the baseline).
+bench-report: venv | $(COLL_LINK)
+	$(BENCH_PY) bench/bench_report.py $(ARGS)
 
 # The fleet: four qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).
 # Always tears the VMs down. .ci/run runs it after `make test`.
