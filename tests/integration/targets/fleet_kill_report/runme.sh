@@ -3,7 +3,10 @@
 # kills (by root; by a user created for the test, with its own login uid; by root carrying that
 # user's login uid, as after sudo; a probe; a refused kill), then the kill_report playbook on
 # localhost (plus an unreachable host), and checks that every kill is in kill_report.json,
-# .csv, .md and .html with its host, login user, user, target and signal.
+# .csv, .md and .html with its host, login user, user, target and signal. Two processes name
+# themselves with prctl like an attacker would (a spreadsheet formula, a terminal escape
+# sequence): the files must neutralise both. Then the same real records as a central log
+# server's log of three machines (node=), read by the playbook with kill_report_node_as_host.
 # Kernel audit state is global: the machine-wide test lock (tests/lib/auditlock.py uses the same
 # file) is held from loading the rule to removing it.
 set -euo pipefail
@@ -83,6 +86,27 @@ if sh -c 'echo "$1" > /proc/self/loginuid && shift && exec "$@"' sh "$uid" "${as
 fi
 printf '%s\t10\t%s\t%s\tkill\tsleep\tfalse\n' "$p" "$user" "$user" >>"$expected"
 
+# 6. a killer that named itself like a spreadsheet formula, as any local user can: comm with
+#    prctl(PR_SET_NAME) (15 bytes kept), the command line with argv[0]
+p=$(start_sleep); sleepers+=("$p")
+formula="=cmd|' /C calc'!A0"
+bash -c 'exec -a "$1" /usr/bin/python3 -c "
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+os.kill(int(sys.argv[2]), 15)" "$1" "$2"' sh "$formula" "$p"
+printf '%s\t15\t%s\troot\t%s\tsleep\ttrue\n' "$p" "$own_login" "${formula:0:15}" >>"$expected"
+
+# 7. a target that named itself with a terminal escape sequence (set the title, colour, bell)
+escape=$'\e]0;pwned\a\e[31m'
+/usr/bin/python3 -c "
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+time.sleep(300)" "$escape" >/dev/null 2>&1 &
+p=$!; sleepers+=("$p")
+for _ in $(seq 50); do [[ $(cat "/proc/$p/comm") == "$escape" ]] && break; sleep 0.1; done
+/usr/bin/kill -TERM "$p"
+printf '%s\t15\t%s\troot\tkill\t%s\ttrue\n' "$p" "$own_login" "$escape" >>"$expected"
+
 # auditd writes asynchronously: wait until every kill is in the log
 log_file=$(sed -n 's/^[[:space:]]*log_file[[:space:]]*=[[:space:]]*//p' /etc/audit/auditd.conf | tail -n 1)
 log_file=${log_file:-/var/log/audit/audit.log}
@@ -116,3 +140,19 @@ if ((rc != 2)); then echo "fleet_kill_report: ansible-playbook exited $rc, expec
 grep -q "1 of 2 hosts did not answer: ghost" "$work/playbook.log"
 
 python3 check_report.py "$work/report" "$expected" localhost ghost
+
+# A central log server: the same real records, as a log server that receives them from three
+# machines writes them (auditd puts "node=NAME " before each record it receives). The playbook
+# reads that file on localhost with kill_report_node_as_host: one host per node.
+python3 make_central_log.py "$log_file" "$key" "$work/central.log" "$work/nodes.tsv"
+set +e
+ansible-playbook auditfleet.auditd.kill_report -i "$work/inventory.ini" \
+    -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
+    -e "{\"kill_report_hosts\": \"localhost\", \"kill_report_keys\": [\"$key\"], \"kill_report_dir\": \"$work/central\",
+         \"kill_report_paths\": [\"$work/central.log\"], \"kill_report_node_as_host\": true}" \
+    >"$work/central.log.out" 2>&1
+rc=$?
+set -e
+cat "$work/central.log.out"
+if ((rc != 0)); then echo "fleet_kill_report: the central-log run exited $rc" >&2; exit 1; fi
+python3 check_central.py "$work/central" "$expected" "$work/nodes.tsv" localhost
