@@ -8,8 +8,9 @@ terminal that cats the CSV or the Markdown, a spreadsheet, a Markdown viewer) mu
 or hide anything:
 
 - visible_controls(): every control character that a terminal interprets (C0 but tab and
-  newline, DEL, C1 such as the 8-bit CSI 0x9b) and the Unicode bidirectional overrides
-  (which reorder what is shown) become visible escapes: \\x1b, \\x9b, \\u202e.
+  newline, DEL, C1 such as the 8-bit CSI 0x9b), the Unicode bidirectional overrides (which
+  reorder what is shown) and the line and paragraph separators become visible escapes:
+  \\x1b, \\x9b, \\u202e.
 - spreadsheet_cell(): a cell that a spreadsheet would read as a formula (=, +, -, @, tab, CR,
   also after leading spaces) gets a leading ' (the OWASP rule for CSV injection).
 - markdown_text(): Markdown punctuation backslash-escaped, newlines as <br>.
@@ -19,15 +20,19 @@ HTML is escaped by the templates' autoescape (after visible_controls).
 
 from __future__ import annotations
 
+import re
+
 _C0 = [c for c in range(0x20) if c not in (0x09, 0x0a)]
 _C1 = list(range(0x80, 0xa0))
-_BIDI = list(range(0x202a, 0x202f)) + list(range(0x2066, 0x206a)) + [0x200e, 0x200f, 0x061c]
+_BIDI = list(range(0x202a, 0x202f)) + list(range(0x2066, 0x206a)) + [0x200e, 0x200f, 0x061c, 0x2028, 0x2029]
 
 VISIBLE = {c: "\\x%02x" % c for c in _C0 + [0x7f] + _C1}
 VISIBLE.update({c: "\\u%04x" % c for c in _BIDI})
 # A visible escape of the two line-break characters that are kept in multi-line cells.
 _ONE_LINE = dict(VISIBLE)
 _ONE_LINE.update({0x09: " ", 0x0a: " "})
+# Most text has none of these: one regex search is much cheaper than a translate().
+_ANY_CONTROL = re.compile("[%s]" % "".join("\\x%02x" % c if c < 0x100 else "\\u%04x" % c for c in sorted(VISIBLE)))
 
 
 def _text(value):
@@ -41,6 +46,8 @@ def _text(value):
 def visible_controls(value):
     """Text with every control character but tab and newline shown as \\xNN (\\r\\n becomes \\n)."""
     text = _text(value)
+    if _ANY_CONTROL.search(text) is None:
+        return text
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     return text.translate(VISIBLE)
@@ -78,10 +85,13 @@ def spreadsheet_cell(value):
 _MD = {ord(c): "\\" + c for c in "\\`*_[]<>|~&$!#"}
 _MD.update({c: "\\" + v for c, v in VISIBLE.items()})
 _MD.update({0x0a: "<br>", 0x09: " "})
+_ANY_MD = re.compile("[%s]" % "".join("\\x%02x" % c if c < 0x100 else "\\u%04x" % c for c in sorted(_MD)))
 
 
 def markdown_text(value):
     text = _text(value)
+    if _ANY_MD.search(text) is None:
+        return text
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     return text.translate(_MD)

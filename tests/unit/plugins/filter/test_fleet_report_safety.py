@@ -25,7 +25,7 @@ from fleet_data import ESCAPES, FORMULA, host_vars, kill_event, reports_for
 BIDI = "\u202eevil\u202c"
 # Every character a terminal may act on: C0 but tab and newline, DEL, C1, and the
 # bidirectional controls that reorder what is shown.
-RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029]")
 
 
 @pytest.fixture
