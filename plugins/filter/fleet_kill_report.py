@@ -135,7 +135,9 @@ EXAMPLES = r"""
 
 - name: A central log server's log, read on the controller, one host per node name
   ansible.builtin.copy:
-    content: "{{ query('auditfleet.auditd.audit_log', '/srv/logs/audit.log', report='kill') | auditfleet.auditd.fleet_kill_report | auditfleet.auditd.kill_report_html }}"
+    content: >-
+      {{ query('auditfleet.auditd.audit_log', '/srv/logs/audit.log', report='kill')
+         | auditfleet.auditd.fleet_kill_report | auditfleet.auditd.kill_report_html }}
     dest: /srv/reports/central.html
     mode: "0640"
 
