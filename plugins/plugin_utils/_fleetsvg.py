@@ -73,8 +73,8 @@ def timeline_chart(timeline):
             x = LABEL_W + index * step + (step - bar_w) / 2
             bars.append({
                 "segments": _segments(bar, x, bar_w, base, height - 4, peak),
-                "title": "%s, %s to %s UTC: %s (%s)" % (row["label"], bucket["start"], bucket["end"],
-                                                         _plural(bar["total"], "kill"), _breakdown(bar)),
+                "title": "%s, %s to %s UTC: %s (%s)" % (
+                    row["label"], bucket["start"], bucket["end"], _plural(bar["total"], "kill"), _breakdown(bar)),
             })
         rows.append({"label": row["label"], "short": short(row["label"]), "y": y, "height": height, "base": base, "label_y": base - 6,
                      "peak": "max %d" % row["peak"], "total": row["total"], "bars": bars, "all": row["all"]})

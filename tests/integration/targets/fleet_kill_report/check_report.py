@@ -104,8 +104,8 @@ def main(report_dir, expected_path, host, unreachable):
     if hosts[host]["state"] != "ok" or not (hosts[host]["auditd"] or {}).get("available") or hosts[host]["recording"] is not True:
         fail("%s: %r" % (host, hosts[host]))
     if hosts[host]["arch"] != os.uname().machine or hosts[host]["arch_source"] != "facts":
-        fail("%s: architecture %r from %r, expected %s from facts" % (host, hosts[host]["arch"],
-                                                                        hosts[host]["arch_source"], os.uname().machine))
+        fail("%s: architecture %r from %r, expected %s from facts"
+             % (host, hosts[host]["arch"], hosts[host]["arch_source"], os.uname().machine))
     if [(f["host"], f["state"]) for f in report["failed_hosts"]] != [(unreachable, "unreachable")]:
         fail("failed hosts: %r" % report["failed_hosts"])
     if texts["html"].lower().count("<script") != 1 or "Content-Security-Policy" not in texts["html"]:
