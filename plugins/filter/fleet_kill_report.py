@@ -166,8 +166,8 @@ _value:
       type: bool
     warnings:
       description:
-        - Every warning, one sentence each - hosts that did not answer, then per host (C(host:
-          text)) a stopped auditd or disabled audit, reports cut by C(max_events), lost records.
+        - Every warning, one sentence each - hosts that did not answer, then per host (C(host) then
+          the text) a stopped auditd or disabled audit, reports cut by C(max_events), lost records.
       type: list
       elements: str
     time_range:

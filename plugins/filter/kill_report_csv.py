@@ -11,7 +11,7 @@ short_description: A fleet kill report, or kill reports, as CSV
 description:
   - Renders the output of P(auditfleet.auditd.fleet_kill_report#filter) as CSV text - a
     header row, then one row per kill report, sorted by time.
-  - The columns are C(time), C(host), C(node), C(key), C(syscall), C(arch) (the killer's ABI:
+  - The columns are C(time), C(host), C(node), C(key), C(syscall), C(arch) (the killer's ABI -
     C(x86_64), C(i386), C(aarch64), ...), C(signal), C(signal_name),
     C(probe), C(success), C(errno), C(target_pid), C(target_tid), C(scope), C(targets)
     (C(pid:comm) of each target, joined by C(;)), C(killer_pid), C(killer_ppid), C(killer_auid),
@@ -43,7 +43,7 @@ options:
         bidirectional overrides, as C(\u202e), too; newlines and tabs are kept), so that no
         escape sequence reaches a terminal that shows the file, and prefix with C(') a cell that a
         spreadsheet would run as a formula - starting, after any spaces, with C(=), C(+), C(-),
-        C(@), a tab, a carriage return or their full-width forms (CSV injection: any local user
+        C(@), a tab, a carriage return or their full-width forms (CSV injection - any local user
         can name a process C(=cmd|' /C calc'!A0) with prctl).
       - The values are then no longer exactly the log's. V(false) writes them as they are, for
         programs that read the file.
