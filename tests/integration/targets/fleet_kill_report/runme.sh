@@ -56,7 +56,10 @@ if [[ $own_auid != 4294967295 ]]; then own_login=$(getent passwd "$own_auid" | c
 
 start_sleep() {   # start_sleep [setpriv args...]: a sleep of root, or of the user; prints its pid
     "$@" sleep 300 >/dev/null 2>&1 &
-    echo $!
+    local pid=$!
+    # signalled before its exec, the target would still be the forked shell (comm "bash")
+    for _ in $(seq 100); do [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && break; sleep 0.05; done
+    echo "$pid"
 }
 as_user=(setpriv --reuid="$uid" --regid="$gid" --clear-groups)
 expected="$work/expected.tsv"   # target_pid signal login_user user killer_comm target_comm success
