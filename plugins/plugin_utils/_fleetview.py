@@ -36,16 +36,36 @@ def _text(value):
     return "" if value is None else str(value)
 
 
+def syscall_text(report):
+    """The signal-sending syscall and its ABI: kill (x86_64), pidfd_send_signal (i386)."""
+    syscall, arch = report.get("syscall"), report.get("arch")
+    if not syscall:
+        return NONE
+    return "%s (%s)" % (syscall, arch) if arch else _text(syscall)
+
+
+def _pidfd_target_text(report, pid, scope):
+    # a0 of pidfd_send_signal is a descriptor; the pid comes from the OBJ_PID record, if any
+    fd = "pidfd %s" % _text(report.get("pidfd"))
+    if scope == "process_group":
+        return "group of %s" % fd
+    if pid is None:
+        return "unknown (%s)" % fd
+    return "%s %s (%s)" % ("thread" if scope == "thread" else "process", pid, fd)
+
+
 def target_text(report):
     """The target as given to the syscall: 1234, group 1234, all (-1), thread T of P."""
     pid, tid, scope = report.get("target_pid"), report.get("target_tid"), report.get("scope")
     syscall = report.get("syscall")
+    if syscall == "pidfd_send_signal":
+        return _pidfd_target_text(report, pid, scope)
     if scope == "all":
         return "all (-1)"
     if scope == "process_group":
         return "own group (0)" if pid == 0 else "group %s" % (-pid if isinstance(pid, int) else pid)
     if scope == "thread" or syscall in ("tkill", "tgkill"):
-        if syscall == "tgkill":
+        if syscall in ("tgkill", "rt_tgsigqueueinfo"):
             return "thread %s of %s" % (tid, pid)
         return "thread %s" % (tid if tid is not None else pid)
     return _text(pid)
@@ -94,14 +114,15 @@ def table(table_id, columns, rows, caption=None):
     return {"id": table_id, "columns": columns, "rows": rows, "caption": caption}
 
 
-KILL_COLUMNS = (column("Time", "time"), column("Host"), column("Signal"), column("Result"),
+KILL_COLUMNS = (column("Time", "time"), column("Host"), column("Signal"), column("Syscall"), column("Result"),
                 column("Login user"), column("User"), column("Killer"), column("Command line", "cmd"),
                 column("Target"), column("Target processes", "cmd"))
 
 
 def kill_row(report):
     return [
-        _text(report.get("time")) or NONE, host_label(report), signal_label(report), result_text(report),
+        _text(report.get("time")) or NONE, host_label(report), signal_label(report), syscall_text(report),
+        result_text(report),
         login_user_label(report), user_label(report), killer_text(report),
         killer_of(report).get("cmdline") or "", target_text(report), targets_text(report),
     ]

@@ -286,10 +286,11 @@ def test_markdown(hostile):
     kills = table_rows(md, "Kills, by time")
     assert len(kills) == 2 + 5
     widths = {len(cells(line)) for line in kills}
-    assert widths == {10}                                            # no | in the data split a cell
+    assert widths == {11}                                            # no | in the data split a cell
     nasty = cells(kills[-1])
-    assert nasty[7] == "sh \\-c a \\| b \\|\\| c \\<script\\>alert(1)\\</script\\> \\[x\\](http://e) \\*b\\* \\`c\\`<br>line2".replace("\\-", "-")
-    assert nasty[1] == "web1" and nasty[4] == "eve" and nasty[9] == "x\\|y (4242)"
+    assert nasty[8] == "sh \\-c a \\| b \\|\\| c \\<script\\>alert(1)\\</script\\> \\[x\\](http://e) \\*b\\* \\`c\\`<br>line2".replace("\\-", "-")
+    assert nasty[1] == "web1" and nasty[5] == "eve" and nasty[10] == "x\\|y (4242)"
+    assert nasty[3] == "kill (x86\\_64)"                              # the syscall column
     assert re.findall(r"(?<!\\)<(?!br>)", md) == []                 # every < of the data is escaped
     assert [cells(line)[0] for line in table_rows(md, "Hosts that failed or were unreachable")[2:]] == ["bad\\|host"]
     for heading in ("Hosts", "Kills per login user", "Kills per signal", "Kills per command",

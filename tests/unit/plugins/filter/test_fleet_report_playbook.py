@@ -171,7 +171,7 @@ def test_playbook_writes_the_four_files_and_names_failed_hosts(collection, tmp_p
     assert [line.split(" | ")[0][2:] for line in logins.splitlines() if line.startswith("| ")][1:] == [
         "ops", "zed", "alice", "auid 1001", "eve", "mallory"]                # most first, not alphabetical
     assert "> - web3: auditd is not running (auditctl -s: pid 0)" in md
-    assert "| web1 | SIGKILL | ok | eve | root | \\<script\\> (pid 5002) |" in md
+    assert "| web1 | SIGKILL | kill (x86\\_64) | ok | eve | root | \\<script\\> (pid 5002) |" in md
     assert "| ghost | unreachable | Failed to connect to the host via ssh: Connection refused |" in md
     assert "web2: only the most recent 1 of 2000 kill reports were collected" in md
 

@@ -16,6 +16,7 @@ from ansible_collections.auditfleet.auditd.plugins.filter.kill_report_csv import
 from ansible_collections.auditfleet.auditd.plugins.filter.kill_report_files import kill_report_files
 from ansible_collections.auditfleet.auditd.plugins.filter.kill_report_html import kill_report_html
 from ansible_collections.auditfleet.auditd.plugins.filter.kill_report_markdown import kill_report_markdown
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils import _fleetview
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetview import bucket_size
 
 from fleet_data import demo_fleet, host_vars, kill_event, reports_for, status
@@ -326,3 +327,22 @@ def test_csp_allows_exactly_the_pages_own_style_and_script(demo):
     assert "\r" not in style + script                      # the browser hashes what it parsed
     assert not re.search(r"\son[a-z]+=", page)               # no inline event handler
     assert " style=" not in page
+
+
+@pytest.mark.parametrize("report, text", [
+    ({"syscall": "kill", "target_pid": 42, "scope": "process"}, "42"),
+    ({"syscall": "tgkill", "target_pid": 42, "target_tid": 43, "scope": "thread"}, "thread 43 of 42"),
+    ({"syscall": "rt_tgsigqueueinfo", "target_pid": 42, "target_tid": 43, "scope": "thread"}, "thread 43 of 42"),
+    ({"syscall": "rt_sigqueueinfo", "target_pid": 42, "scope": "process"}, "42"),
+    ({"syscall": "pidfd_send_signal", "pidfd": 3, "target_pid": 42, "scope": "process"}, "process 42 (pidfd 3)"),
+    ({"syscall": "pidfd_send_signal", "pidfd": 3, "target_pid": None, "scope": "process"}, "unknown (pidfd 3)"),
+    ({"syscall": "pidfd_send_signal", "pidfd": 5, "target_pid": None, "scope": "process_group"}, "group of pidfd 5"),
+])
+def test_target_text_of_every_signal_syscall(report, text):
+    """Each of the six syscalls names its target as its arguments do (no 'group None')."""
+    assert _fleetview.target_text(report) == text
+
+
+def test_syscall_column_tells_the_syscalls_apart():
+    assert _fleetview.syscall_text({"syscall": "pidfd_send_signal", "arch": "i386"}) == "pidfd_send_signal (i386)"
+    assert _fleetview.syscall_text({"syscall": "kill", "arch": None}) == "kill"
