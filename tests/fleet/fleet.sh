@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# fleet.sh: a fleet of Debian bookworm VMs under qemu (TCG), each with its own kernel,
-# systemd and auditd, booted from the image build-image.sh makes (tests/fleet/README.md).
+# fleet.sh: a fleet of Debian VMs under qemu (TCG), each with its own kernel, systemd and
+# auditd, of the releases and architectures images.sh knows, booted from the images
+# build-image.sh makes (tests/fleet/README.md).
 #
-#   fleet.sh up [N]        boot host1..hostN (default $FLEET_N or 4), wait for SSH, write the
-#                          inventory and an ansible.cfg into $FLEET_WORKDIR/run/
+#   fleet.sh up [IMAGE...] boot host1..hostN, one per IMAGE (default: $FLEET_HOSTS, else
+#                          images.sh's FLEET_HOSTS_DEFAULT), wait for SSH, write the inventory
+#                          and an ansible.cfg into $FLEET_WORKDIR/run/
+#   fleet.sh up N          N hosts of one image ($FLEET_IMAGE, default deb12-amd64)
 #   fleet.sh down          stop every VM started from this work dir; idempotent, exit 0 when none
 #   fleet.sh reboot NAME   reboot guest NAME and start it again on the same overlay, wait for SSH;
 #                          if its qemu has already ended, just start it again
@@ -19,17 +22,19 @@
 # Host I listens for SSH on 127.0.0.1:$((FLEET_BASEPORT + I)); user-mode networking with
 # restrict=on: the guests reach nothing but that forwarded port.
 # Knobs: FLEET_WORKDIR (tests/fleet/.work), FLEET_BASEPORT (2220), FLEET_MEM (MiB, 512),
-# FLEET_BOOT_TIMEOUT (s, 900), FLEET_SHUTDOWN_TIMEOUT (s, 180), FLEET_MAX_RESTARTS (20).
+# FLEET_BOOT_TIMEOUT (s, 900), FLEET_SHUTDOWN_TIMEOUT (s, 180), FLEET_MAX_RESTARTS (20),
+# FLEET_HOSTS, FLEET_IMAGE.
 # KVM does not work on the CI machines (its /dev/kvm runs only guest kernels built for it):
 # qemu emulates the CPU (TCG).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=images.sh
+. "$HERE/images.sh"
 WORK=$(realpath -m "${FLEET_WORKDIR:-$HERE/.work}")
 IMG=$WORK/img
 RUN=$WORK/run
-KEY=$IMG/id_ed25519
 BASEPORT=${FLEET_BASEPORT:-2220}
 MEM=${FLEET_MEM:-512}
 # tb-size: the translation cache per VM (MiB); larger bought no speed here, only memory.
@@ -37,7 +42,7 @@ ACCEL=${FLEET_ACCEL:-tcg,thread=multi,tb-size=64}
 BOOT_TIMEOUT=${FLEET_BOOT_TIMEOUT:-900}
 SHUTDOWN_TIMEOUT=${FLEET_SHUTDOWN_TIMEOUT:-180}
 MAX_RESTARTS=${FLEET_MAX_RESTARTS:-20}
-SSHOPTS=(-i "$KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+SSHOPTS=(-o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
          -o LogLevel=ERROR -o ConnectTimeout=10 -o BatchMode=yes -o ServerAliveInterval=5
          -o ServerAliveCountMax=3)
 
@@ -68,28 +73,39 @@ our_qemu_pids() {
 }
 
 port_of() { cat "$RUN/$1.port"; }
+image_of() { cat "$RUN/$1.image"; }
+key_of() { echo "$IMG/$(image_of "$1")/id_ed25519"; }
 
 ssh_vm() {
   local name=$1; shift
-  ssh "${SSHOPTS[@]}" -p "$(port_of "$name")" root@127.0.0.1 "$@"
+  ssh "${SSHOPTS[@]}" -i "$(key_of "$name")" -p "$(port_of "$name")" root@127.0.0.1 "$@"
 }
 
-ssh_ok() { timeout 30 ssh "${SSHOPTS[@]}" -p "$(port_of "$1")" root@127.0.0.1 true 2>/dev/null </dev/null; }
+ssh_ok() {
+  timeout 30 ssh "${SSHOPTS[@]}" -i "$(key_of "$1")" -p "$(port_of "$1")" root@127.0.0.1 true 2>/dev/null </dev/null
+}
 
 start_vm() {
-  local name=$1 port
+  local name=$1 port image bus=pci machine=()
   port=$(port_of "$name")
+  image=$(image_of "$name")
+  image_vars "$image" || { log "$name: unknown image $image"; return 1; }
+  read -r -a machine <<< "$IMG_QEMU_ARGS"
+  # s390x has no PCI by default: its virtio devices sit on the channel subsystem (ccw).
+  if [ "$IMG_ARCH" = s390x ]; then bus=ccw; fi
   local qemu=(
-    qemu-system-x86_64 -name "$name"
+    "$IMG_QEMU" -name "$name"
+    "${machine[@]+"${machine[@]}"}"
     -accel "$ACCEL" -m "$MEM" -smp 1
     -nodefaults -display none -no-reboot
-    -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img"
+    -kernel "$IMG/$image/vmlinuz" -initrd "$IMG/$image/initrd.img"
     # panic=-1: a kernel panic reboots, which with -no-reboot ends qemu: no hang.
-    -append "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet mitigations=off panic=-1 systemd.hostname=$name"
-    -drive "file=$RUN/$name.qcow2,if=virtio,format=qcow2,cache=unsafe"
+    -append "root=/dev/vda rw console=$IMG_CONSOLE net.ifnames=0 quiet mitigations=off panic=-1 systemd.hostname=$name"
+    -drive "file=$RUN/$name.qcow2,if=none,id=d0,format=qcow2,cache=unsafe"
+    -device "virtio-blk-$bus,drive=d0"
     -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22"
-    -device "virtio-net-pci,netdev=n0"
-    -device virtio-rng-pci
+    -device "virtio-net-$bus,netdev=n0"
+    -device "virtio-rng-$bus"
     # append=on: the console of every boot of this VM goes to one file
     -chardev "file,id=ser0,path=$RUN/$name.serial,append=on" -serial chardev:ser0
     -monitor "unix:$RUN/$name.mon,server,nowait"
@@ -127,19 +143,29 @@ wait_ssh() {
 }
 
 write_ansible_files() {
-  local n=$1 i cp=$RUN/cp
+  local n name image cp=$RUN/cp
   # ssh ControlPath is a unix socket path (108 bytes at most): fall back to /tmp if long.
   if [ "${#cp}" -gt 60 ]; then cp=/tmp/fleet-cp-$(printf '%s' "$RUN" | sha256sum | cut -c1-12); fi
   rm -rf "$cp"
   mkdir -p "$cp"
   printf '%s\n' "$cp" > "$RUN/cp.path"
+  n=$(wc -l < "$RUN/hosts")
+  # fleet_image names what the harness booted: only the scenarios' checks read it (the
+  # collection finds out what each host is itself). A group per image (deb12_arm64, ...).
   {
     echo "[fleet]"
-    for i in $(seq 1 "$n"); do echo "host$i ansible_host=127.0.0.1 ansible_port=$((BASEPORT + i))"; done
+    while read -r name; do
+      image=$(image_of "$name")
+      echo "$name ansible_host=127.0.0.1 ansible_port=$(port_of "$name") ansible_ssh_private_key_file=$IMG/$image/id_ed25519 fleet_image=$image"
+    done < "$RUN/hosts"
+    for image in $(while read -r name; do image_of "$name"; done < "$RUN/hosts" | sort -u); do
+      echo
+      echo "[${image//-/_}]"
+      while read -r name; do [ "$(image_of "$name")" != "$image" ] || echo "$name"; done < "$RUN/hosts"
+    done
     echo
     echo "[fleet:vars]"
     echo "ansible_user=root"
-    echo "ansible_ssh_private_key_file=$KEY"
     echo "ansible_python_interpreter=/usr/bin/python3"
   } > "$RUN/inventory.ini"
   cat > "$RUN/ansible.cfg" <<EOF
@@ -214,10 +240,22 @@ stop_supervisor() {
 }
 
 cmd_up() {
-  local n=${1:-${FLEET_N:-4}} i name names=() t0 f
-  if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 50 ]; then die "up N: N from 1 to 50"; fi
-  for f in base.qcow2 vmlinuz initrd.img id_ed25519; do
-    [ -f "$IMG/$f" ] || die "no $IMG/$f: run build-image.sh first"
+  local i name names=() images=() image t0 f
+  if [ "$#" -eq 1 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
+    if [ "$1" -lt 1 ] || [ "$1" -gt 50 ]; then die "up N: N from 1 to 50"; fi
+    for i in $(seq 1 "$1"); do images+=("${FLEET_IMAGE:-$FLEET_IMAGE_DEFAULT}"); done
+  elif [ "$#" -gt 0 ]; then
+    images=("$@")
+  else
+    read -r -a images <<< "${FLEET_HOSTS:-$FLEET_HOSTS_DEFAULT}"
+  fi
+  [ "${#images[@]}" -le 50 ] || die "up: at most 50 VMs"
+  for image in $(printf '%s\n' "${images[@]}" | sort -u); do
+    image_vars "$image" || die "unknown image $image (images.sh knows: $FLEET_HOSTS_ALL)"
+    command -v "$IMG_QEMU" >/dev/null || die "no $IMG_QEMU: apt-get install $(image_qemu_pkg "$IMG_QEMU")"
+    for f in base.qcow2 vmlinuz initrd.img id_ed25519; do
+      [ -f "$IMG/$image/$f" ] || die "no $IMG/$image/$f: run build-image.sh $image first"
+    done
   done
   [ -z "$(our_qemu_pids)" ] || die "a fleet from $WORK is running: fleet.sh down first"
   t0=$(date +%s)
@@ -225,23 +263,24 @@ cmd_up() {
   mkdir -p "$RUN"
   # A failed up stops what it started (consoles stay in $RUN); FLEET_KEEP_ON_FAIL=1 keeps them.
   if [ "${FLEET_KEEP_ON_FAIL:-0}" != 1 ]; then trap 'log "up failed: stopping the VMs"; cmd_down' EXIT; fi
-  for i in $(seq 1 "$n"); do
+  for i in $(seq 1 "${#images[@]}"); do
     name=host$i
     names+=("$name")
     echo $((BASEPORT + i)) > "$RUN/$name.port"
+    echo "${images[$((i - 1))]}" > "$RUN/$name.image"
     echo 0 > "$RUN/$name.restarts"
-    qemu-img create -q -f qcow2 -F qcow2 -b "$IMG/base.qcow2" "$RUN/$name.qcow2"
+    qemu-img create -q -f qcow2 -F qcow2 -b "$IMG/${images[$((i - 1))]}/base.qcow2" "$RUN/$name.qcow2"
     start_vm "$name" || exit 1
   done
   printf '%s\n' "${names[@]}" > "$RUN/hosts"
-  write_ansible_files "$n"
+  write_ansible_files
   if [ "${FLEET_SUPERVISE:-1}" = 1 ]; then
     touch "$RUN/supervise"
     setsid "$HERE/fleet.sh" _supervise </dev/null >>"$RUN/supervisor.log" 2>&1 &
   fi
   wait_ssh "${names[@]}"
   trap - EXIT
-  log "$n VMs ready in $(( $(date +%s) - t0 ))s; ANSIBLE_CONFIG=$RUN/ansible.cfg"
+  log "${#names[@]} VMs ready in $(( $(date +%s) - t0 ))s ($(for name in "${names[@]}"; do printf '%s=%s ' "$name" "$(image_of "$name")"; done)); ANSIBLE_CONFIG=$RUN/ansible.cfg"
 }
 
 cmd_down() {
@@ -278,7 +317,7 @@ cmd_reboot() {
   pid=$(vm_pid "$name")
   if [ -n "$pid" ]; then
     # The SSH session dies with the guest, so its exit status says nothing: qemu ending does.
-    timeout 60 ssh "${SSHOPTS[@]}" -p "$(port_of "$name")" root@127.0.0.1 systemctl reboot </dev/null || true
+    timeout 60 ssh "${SSHOPTS[@]}" -i "$(key_of "$name")" -p "$(port_of "$name")" root@127.0.0.1 systemctl reboot </dev/null || true
     for i in $(seq 1 "$SHUTDOWN_TIMEOUT"); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 1
@@ -301,7 +340,7 @@ cmd_reboot() {
 cmd_status() {
   local name pid rss state rc=0
   [ -f "$RUN/hosts" ] || { log "no fleet in $WORK"; return 1; }
-  printf '%-8s %-8s %-8s %-6s %-7s %s\n' NAME STATE PID PORT RSS_MB RESTARTS
+  printf '%-8s %-12s %-8s %-8s %-6s %-7s %s\n' NAME IMAGE STATE PID PORT RSS_MB RESTARTS
   while read -r name; do
     pid=$(vm_pid "$name")
     if [ -z "$pid" ]; then
@@ -310,7 +349,7 @@ cmd_status() {
       rss=$(( $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status") / 1024 ))
       if ssh_ok "$name"; then state=up; else state=no-ssh rc=1; fi
     fi
-    printf '%-8s %-8s %-8s %-6s %-7s %s\n' "$name" "$state" "${pid:--}" "$(port_of "$name")" "$rss" \
+    printf '%-8s %-12s %-8s %-8s %-6s %-7s %s\n' "$name" "$(image_of "$name")" "$state" "${pid:--}" "$(port_of "$name")" "$rss" \
       "$(cat "$RUN/$name.restarts")"
   done < "$RUN/hosts"
   if supervisor_running; then log "supervisor: pid $(cat "$RUN/supervisor.pid")"; else log "supervisor: not running"; fi
@@ -328,5 +367,5 @@ case "${1:-}" in
       "$WORK" "$RUN/inventory.ini" "$RUN/ansible.cfg" "$HERE/fleet.sh" ;;
   ssh) shift; ssh_vm "$@" ;;
   _supervise) cmd_supervise ;;
-  *) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
