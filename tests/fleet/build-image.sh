@@ -15,9 +15,10 @@
 #
 # Root file systems are made with mmdebstrap. A foreign architecture's programs (arm64, s390x)
 # run through qemu-user-static and binfmt_misc during the build; i386 runs natively on the
-# x86_64 build host. The guests have no network, so each image carries an offline apt repo
+# x86_64 build host. The images do not have auditd: a VM is a host that never had it, as a
+# fresh rollout finds it. The guests have no network, so each image carries an offline apt repo
 # (/opt/fleet-repo), its only apt source, holding auditd, audispd-plugins and their whole
-# dependency closure: a role can purge and reinstall auditd with no network.
+# dependency closure: a role installs auditd (and can purge and reinstall it) with no network.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -139,7 +140,7 @@ build_one() {
   # libnss-myhostname: each VM resolves its own name (set from the kernel command line) with
   # no /etc/hosts edit, so sudo and getfqdn never wait on DNS (there is none).
   # dbus: without it `shutdown -r` (ansible.builtin.reboot) fails ("Failed to connect to bus").
-  pkgs=$IMG_KERNEL,systemd-sysv,udev,dbus,openssh-server,python3,python3-apt,auditd,sudo,procps
+  pkgs=$IMG_KERNEL,systemd-sysv,udev,dbus,openssh-server,python3,python3-apt,sudo,procps
   pkgs+=,iproute2,libnss-myhostname,less
   blog "mmdebstrap $IMG_SUITE $IMG_ARCH from $MIRROR"
   # The small initramfs is configured before the kernel is installed, so that it is made once,
@@ -162,8 +163,8 @@ build_one() {
 
   ssh-keygen -q -t ed25519 -N '' -f "$NEW/id_ed25519" -C "fleet-test-$name"
 
-  # Offline apt repo: auditd, audispd-plugins and everything they depend on, at the versions
-  # installed (the chroot's only source is the same mirror and suite).
+  # Offline apt repo: auditd, audispd-plugins and everything they depend on (also what the
+  # image already has, so that a purge of anything can be undone), from the same mirror and suite.
   REPO=$R/opt/fleet-repo
   mkdir -p "$REPO"
   cp /etc/resolv.conf "$R/etc/resolv.conf"
@@ -238,7 +239,7 @@ ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_k
 [Install]
 WantedBy=multi-user.target
 UNIT
-  chroot "$R" systemctl enable fleet-hostkeys.service ssh.service auditd.service systemd-networkd.service
+  chroot "$R" systemctl enable fleet-hostkeys.service ssh.service systemd-networkd.service
   chroot "$R" systemctl disable systemd-networkd-wait-online.service
   chroot "$R" systemctl set-default multi-user.target
   # Timers that would take the dpkg lock or load the disk in the middle of a test (those that exist).
@@ -251,7 +252,7 @@ UNIT
   # RefuseManualStop=yes, as auditd.service has on RHEL, Fedora, SUSE and Arch (Debian patches it
   # out): `systemctl stop|restart auditd` and Debian's `service auditd restart` are refused, as on
   # most of a real fleet, so the role's restart must take its signal path here. Not part of the
-  # auditd package: it survives an `apt purge auditd`.
+  # auditd package: it applies as soon as the role installs auditd, and survives `apt purge auditd`.
   mkdir -p "$R/etc/systemd/system/auditd.service.d"
   printf '[Unit]\nRefuseManualStop=yes\n' > "$R/etc/systemd/system/auditd.service.d/refuse-manual-stop.conf"
   : > "$R/etc/machine-id"
