@@ -10,7 +10,8 @@
 #   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
 #   make bench         parser benchmark (LOG=/path/audit.log for an existing log); bench-facts, bench-eda
 #   make bench-report  the fleet report for 1000 hosts x 100 kills through the kill_report playbook
-#   make test-fleet    the fleet scenarios on 4 qemu VMs; make bench-fleet the fleet benchmark
+#   make test-fleet    the fleet scenarios on 4 qemu VMs of a mixed fleet (tests/fleet/README.md);
+#                      make test-fleet-all every image and Molecule; make bench-fleet the fleet benchmark
 #   make build         the collection tarball in build/dist (from the files git knows)
 #   make release-check tests/release: tarball, galaxy-importer, ansible-builder, ansible-runner, docs site
 #   make galaxy-importer, make docsite (build/docsite), make docsite-rst (docs/*.md -> docs/docsite/rst)
@@ -42,7 +43,7 @@ COLLECTIONS := $(CURDIR)/build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
-.PHONY: demo bench bench-facts bench-eda bench-report test-fleet bench-fleet
+.PHONY: demo bench bench-facts bench-eda bench-report test-fleet test-fleet-all bench-fleet
 .PHONY: venv-release build release-check galaxy-importer docsite docsite-rst
 .PHONY: $(foreach v,$(ANSIBLE_VERSIONS),ansible-lint-$(v) sanity-$(v) unit-$(v) integration-$(v))
 
@@ -178,12 +179,20 @@ bench-eda: venv | $(COLL_LINK)
 bench-report: venv | $(COLL_LINK)
 	$(BENCH_PY) bench/bench_report.py $(ARGS)
 
-# The fleet: four qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).
-# Always tears the VMs down. .ci/run runs it after `make test`.
+# The fleet: qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).
+# test-fleet (CI, after `make test`): Debian 12 x86_64, Debian 13 x86_64 (audit 4), Debian 12
+# arm64 and Debian 12 i386 (tests/fleet/images.sh FLEET_HOSTS_DEFAULT). test-fleet-all: every
+# image of images.sh (FLEET_HOSTS_ALL) and the Molecule scenario. Both always tear the VMs down.
 FLEET_ANSIBLE = ANSIBLE_BIN_DIR=$(VENV)/ansible-2.16/bin
 test-fleet: venv
 	@$(STAGE) --reset
-	@$(STAGE) "fleet scenarios (4 VMs)" 2.16 -- env $(FLEET_ANSIBLE) tests/fleet/run.sh $(ARGS)
+	@$(STAGE) "fleet scenarios (mixed fleet)" 2.16 -- env $(FLEET_ANSIBLE) tests/fleet/run.sh $(ARGS)
+	@$(STAGE) --summary
+
+test-fleet-all: venv
+	@$(STAGE) --reset
+	@$(STAGE) "fleet scenarios (every image) and Molecule" 2.16 -- env $(FLEET_ANSIBLE) FLEET_MOLECULE=1 \
+	  FLEET_HOSTS="$$(. tests/fleet/images.sh && echo $$FLEET_HOSTS_ALL)" tests/fleet/run.sh $(ARGS)
 	@$(STAGE) --summary
 
 bench-fleet: venv

@@ -53,9 +53,14 @@ up_to_date() {
   for f in base.qcow2 vmlinuz initrd.img id_ed25519; do [ -f "$d/$f" ] || return 1; done
 }
 
+# Foreign architectures first: their builds take longest (their programs run under qemu-user).
 todo=()
-for name in "${images[@]}"; do
-  if up_to_date "$name"; then log "$name: up to date ($WORK/img/$name)"; else todo+=("$name"); fi
+for foreign in 1 0; do
+  for name in "${images[@]}"; do
+    image_vars "$name"
+    [ "$IMG_FOREIGN" = "$foreign" ] || continue
+    if up_to_date "$name"; then log "$name: up to date ($WORK/img/$name)"; else todo+=("$name"); fi
+  done
 done
 [ "${#todo[@]}" -gt 0 ] || exit 0
 

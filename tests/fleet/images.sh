@@ -16,7 +16,7 @@
 
 # The fleet `make test-fleet` boots (CI), and the one `make test-fleet-all` boots.
 FLEET_HOSTS_DEFAULT="deb12-amd64 deb13-amd64 deb12-arm64 deb12-i386"
-FLEET_HOSTS_ALL="deb12-amd64 deb13-amd64 deb12-arm64 deb12-i386 deb13-arm64 deb12-s390x"
+FLEET_HOSTS_ALL="deb12-amd64 deb13-amd64 deb12-arm64 deb12-i386 deb13-arm64"
 # What `fleet.sh up N` boots N of (the old homogeneous fleet; bench/bench_fleet.py uses it).
 FLEET_IMAGE_DEFAULT=deb12-amd64
 

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # run.sh [SCENARIO...]: the fleet test stage (`make test-fleet`), see tests/fleet/README.md.
-# Builds the VM image (or reuses it), runs the Molecule scenario (molecule/default: create boots
-# the fleet, converge, idempotence, verify; its VMs are kept for the scenarios, which saves a
-# boot), boots FLEET_N VMs (default 4) if Molecule did not leave them, runs the scenario
-# playbooks (default: every tests/fleet/scenarios/[0-9]*.yml in name order; or the ones
-# named, as paths or file names), and always stops the VMs, whatever happened.
-# Prints one timing line per phase and exits non-zero if any phase failed.
-# Knobs: FLEET_N, FLEET_WORKDIR, ANSIBLE_BIN_DIR (where ansible-playbook is; else PATH),
+# Builds the VM images of the fleet (or reuses them; several at once), optionally runs the
+# Molecule scenario (molecule/default on a fleet of its own: create boots it, converge,
+# idempotence, verify, destroy), boots the fleet (FLEET_HOSTS: one VM per image named, default
+# images.sh's FLEET_HOSTS_DEFAULT), runs the scenario playbooks (default: every
+# tests/fleet/scenarios/[0-9]*.yml in name order; or the ones named, as paths or file names),
+# and always stops the VMs, whatever happened.
+# Prints one timing line per phase (and the build time of each image) and exits non-zero if any
+# phase failed.
+# Knobs: FLEET_HOSTS, FLEET_WORKDIR, ANSIBLE_BIN_DIR (where ansible-playbook is; else PATH),
 # FLEET_MOLECULE (1: run Molecule first, installing it into ANSIBLE_BIN_DIR's venv from
-# requirements.txt if missing; 0: skip it; default 1 when all scenarios run, 0 when some are named),
+# requirements.txt if missing; default 0; `make test-fleet-all` sets 1),
 # FLEET_SCENARIO_TIMEOUT (s per scenario, 1800), FLEET_FAIL_FAST=1 (stop at the first failed
-# scenario; a failed 00-smoke always stops the run), FLEET_ANSIBLE_ARGS (extra arguments).
+# scenario; a failed 00-smoke always stops the run), FLEET_ANSIBLE_ARGS (extra arguments),
+# FLEET_BUILD_JOBS (images built at once, 2).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 FLEET=$HERE/fleet.sh
-N=${FLEET_N:-4}
+# shellcheck source=images.sh
+. "$HERE/images.sh"
+read -r -a HOSTS <<< "${FLEET_HOSTS:-$FLEET_HOSTS_DEFAULT}"
+N=${#HOSTS[@]}
 SCENARIO_TIMEOUT=${FLEET_SCENARIO_TIMEOUT:-1800}
 
 if [ -n "${ANSIBLE_BIN_DIR:-}" ]; then export PATH="$ANSIBLE_BIN_DIR:$PATH"; fi
@@ -29,9 +35,8 @@ FLEET_WORKDIR=$(realpath -m "${FLEET_WORKDIR:-$HERE/.work}")
 
 # Scenarios to run.
 scenarios=()
-MOLECULE=${FLEET_MOLECULE:-1}
+MOLECULE=${FLEET_MOLECULE:-0}
 if [ "$#" -gt 0 ]; then
-  MOLECULE=${FLEET_MOLECULE:-0}
   for s in "$@"; do
     if [ -f "$s" ]; then scenarios+=("$(realpath "$s")")
     elif [ -f "$HERE/scenarios/$s" ]; then scenarios+=("$HERE/scenarios/$s")
@@ -128,20 +133,35 @@ ensure_molecule() {
   echo "fleet: installing Molecule into $(dirname "$ANSIBLE_BIN_DIR") from tests/fleet/requirements.txt"
   "$py" -m pip install -qq --no-deps --no-input -r "$HERE/requirements.txt" && "$py" -m pip check
 }
-# `molecule test --destroy never`: syntax, create (build-image.sh, fleet.sh up 4), converge,
-# idempotence, verify; the VMs stay up for the scenarios. --destroy never skips the first destroy
-# too, and Molecule skips create when its state says "created" (a run killed before its
-# teardown): `molecule destroy` first resets that state. exec: a signal to the phase reaches
-# Molecule itself (through timeout).
+# `molecule test`: destroy, syntax, create (fleet.sh up: the default fleet, images.sh's
+# FLEET_HOSTS_DEFAULT, one host per platform of molecule.yml), converge, idempotence, verify,
+# destroy. Its VMs are not reused: the scenarios start from hosts that never had auditd.
+# Molecule skips create when its state says "created" (a run killed before its teardown):
+# `molecule destroy` first resets that state. exec: a signal to the phase reaches Molecule
+# itself (through timeout).
 molecule_test() {
   ensure_molecule || return 1
   "$HERE/molecule.sh" destroy >"$FLEET_WORKDIR/molecule-reset.log" 2>&1 \
     || { echo "fleet: molecule destroy failed:" >&2; tail -n 20 "$FLEET_WORKDIR/molecule-reset.log" >&2; return 1; }
-  exec timeout --kill-after=30 "$SCENARIO_TIMEOUT" "$HERE/molecule.sh" test --destroy never
+  FLEET_HOSTS=$FLEET_HOSTS_DEFAULT exec timeout --kill-after=30 "$SCENARIO_TIMEOUT" "$HERE/molecule.sh" test
 }
 
-echo "fleet: $(ansible-playbook --version 2>/dev/null | sed -n 1p), N=$N, ${#scenarios[@]} scenario(s), molecule $([ "$MOLECULE" = 1 ] && echo yes || echo no)"
-phase image "$HERE/build-image.sh" || exit 1
+echo "fleet: $(ansible-playbook --version 2>/dev/null | sed -n 1p), $N hosts (${HOSTS[*]}), ${#scenarios[@]} scenario(s), molecule $([ "$MOLECULE" = 1 ] && echo yes || echo no)"
+images=("${HOSTS[@]}")
+if [ "$MOLECULE" = 1 ]; then read -r -a more <<< "$FLEET_HOSTS_DEFAULT"; images+=("${more[@]}"); fi
+mapfile -t images < <(printf '%s\n' "${images[@]}" | awk '!seen[$0]++')
+image_rc=0
+phase "image (${#images[@]}, ${FLEET_BUILD_JOBS:-2} at once)" "$HERE/build-image.sh" "${images[@]}" || image_rc=1
+# The build time of each image built in this run (they overlap when built at once).
+for image in "${images[@]}"; do
+  f=$FLEET_WORKDIR/img/$image/build.seconds
+  if [ -f "$f" ] && [ -n "$(find "$f" -newermt "@$T0" 2>/dev/null)" ]; then
+    summary+=("$(printf 'fleet:   image %-22s built in %5ds' "$image" "$(cat "$f")")")
+  elif [ -f "$f" ]; then
+    summary+=("$(printf 'fleet:   image %-22s up to date' "$image")")
+  fi
+done
+[ "$image_rc" = 0 ] || exit 1
 # A fleet left over from an interrupted run in this work dir would hold the ports.
 "$FLEET" down
 if [ "$MOLECULE" = 1 ]; then
@@ -152,15 +172,9 @@ if [ "$MOLECULE" = 1 ]; then
     n_fail=$((n_fail + 1))
     if [ "${FLEET_FAIL_FAST:-0}" = 1 ]; then exit 1; fi
   fi
-fi
-# Use the VMs Molecule booted when they are the N wanted and all answer; else boot afresh.
-if [ -n "$MOLECULE_RAN" ] && [ -f "$FLEET_WORKDIR/run/hosts" ] && [ "$(wc -l < "$FLEET_WORKDIR/run/hosts")" = "$N" ] \
-   && "$FLEET" status; then
-  echo "fleet: the scenarios use the $N VMs Molecule booted"
-else
   "$FLEET" down
-  phase "up $N" "$FLEET" up "$N" || exit 1
 fi
+phase "up $N" "$FLEET" up "${HOSTS[@]}" || exit 1
 UP=1
 eval "$("$FLEET" env)"
 export ANSIBLE_CONFIG FLEET_INVENTORY FLEET_SH FLEET_WORKDIR

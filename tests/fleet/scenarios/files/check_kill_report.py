@@ -5,14 +5,18 @@
 
     check_kill_report.py REPORT_DIR EXPECTED_JSON
 
-EXPECTED_JSON: {"host1": {"started": EPOCH, "kills": [{case, target_pid, signal, signal_name,
-login_user, auid, user, uid, killer_pid}, ...]}, ...}, from files/fleet_kills.py on each host.
+EXPECTED_JSON: {"host1": {"started": EPOCH, "machine": UNAME_M, "kills": [{case, target_pid,
+signal, signal_name, login_user, auid, user, uid, killer_pid, comm, syscall, arch}, ...]}, ...},
+from files/fleet_kills.py on each host.
 
 Other processes on a host send signals too (systemd, sshd, ...), so the report is narrowed to
 the test's own victims: reports of the host with one of its victims' pids as target, at or after
 the moment the test started on that host. That set must be exactly the kills made: one report
 per kill, none more, with the right host, login user (auid), user (uid), killer command,
-target, signal and success. kill_report.csv must have a row for each (by event id) with the
+target, signal, success, syscall name and audit arch (the native ABI's, or the 32-bit compat
+ABI's for the 32-bit killer). So each host's report shows that host's architecture: every host
+must have its native arch, and its compat arch where the test killed through it.
+kill_report.csv must have a row for each (by event id) with the
 same facts, kill_report.md and kill_report.html a row in their kill table. The report must
 also cover every host (all answered, none failed). Exits 1 with every mismatch listed.
 """
@@ -88,11 +92,12 @@ def main(argv):
         k = r.get("killer") or {}
         targets = r.get("targets") or []
         want = {"signal_name": kill["signal_name"], "signal": kill["signal"], "success": True, "probe": False,
-                "syscall": "kill", "key": "kill_rule", "killer.login_user": kill["login_user"],
+                "syscall": kill["syscall"], "arch": kill["arch"], "key": "kill_rule",
+                "killer.login_user": kill["login_user"],
                 "killer.auid": kill["auid"], "killer.user": kill["user"], "killer.uid": kill["uid"],
-                "killer.comm": "kill", "targets": [(pid, "sleep")]}
+                "killer.comm": kill["comm"], "targets": [(pid, "sleep")]}
         got = {"signal_name": r.get("signal_name"), "signal": r.get("signal"), "success": r.get("success"),
-               "probe": r.get("probe"), "syscall": r.get("syscall"), "key": r.get("key"),
+               "probe": r.get("probe"), "syscall": r.get("syscall"), "arch": r.get("arch"), "key": r.get("key"),
                "killer.login_user": k.get("login_user"), "killer.auid": k.get("auid"), "killer.user": k.get("user"),
                "killer.uid": k.get("uid"), "killer.comm": k.get("comm"),
                "targets": [(t.get("pid"), t.get("comm")) for t in targets]}
@@ -102,6 +107,14 @@ def main(argv):
             check(got[name] == want[name], "%s: %s is %r, expected %r" % (what, name, got[name], want[name]))
         matched.append((kill, r))
     check(len(ours) == len(victims), "%d reports target the test's victims, expected %d" % (len(ours), len(victims)))
+    # each host's architecture(s), as its kill reports name them
+    arches = {}
+    for _kill, r in matched:
+        arches.setdefault(r["host"], set()).add(r.get("arch"))
+    for host, data in sorted(expected.items()):
+        want_arches = set(k["arch"] for k in data["kills"])
+        check(arches.get(host) == want_arches, "%s (%s): kill reports with arch %s, expected %s"
+              % (host, data.get("machine"), sorted(arches.get(host) or []), sorted(want_arches)))
 
     # CSV: one row per kill report, found by event id
     with open(os.path.join(outdir, "kill_report.csv"), newline="") as f:
@@ -114,7 +127,7 @@ def main(argv):
         want = {"host": r["host"], "target_pid": str(kill["target_pid"]), "signal_name": kill["signal_name"],
                 "signal": str(kill["signal"]), "success": "true", "killer_login_user": kill["login_user"],
                 "killer_auid": str(kill["auid"]), "killer_user": kill["user"], "killer_uid": str(kill["uid"]),
-                "killer_comm": "kill", "targets": "%d:sleep" % kill["target_pid"]}
+                "killer_comm": kill["comm"], "targets": "%d:sleep" % kill["target_pid"]}
         for name in sorted(want):
             check(row.get(name) == want[name], "%s: %s is %r, expected %r" % (what, name, row.get(name), want[name]))
 
@@ -127,14 +140,16 @@ def main(argv):
             want = [r["time"], r["host"], kill["signal_name"], "ok", kill["login_user"], kill["user"]]
             found = [row for row in rows if len(row) == 10 and row[:6] == want
                      and row[8] == str(kill["target_pid"]) and row[9] == "sleep (%d)" % kill["target_pid"]
-                     and row[6].startswith("kill (pid ")]
+                     and row[6].startswith("%s (pid " % kill["comm"])]
             check(len(found) == 1, "%s: %d rows for %s (%s kill of pid %d), expected 1"
                   % (fname, len(found), want, kill["case"], kill["target_pid"]))
 
     for kill, r in matched:
-        print("ok: %-6s %-10s %-8s login %-9s user %-9s -> pid %-6d (%s)  event %s"
-              % (r["host"], kill["case"], r["signal_name"], r["killer"]["login_user"], r["killer"]["user"],
-                 r["target_pid"], r["targets"][0]["comm"], r["event_id"]))
+        print("ok: %-6s %-10s %-8s %-4s %-7s login %-9s user %-9s %-6s -> pid %-6d (%s)  event %s"
+              % (r["host"], kill["case"], r["signal_name"], r["syscall"], r["arch"], r["killer"]["login_user"],
+                 r["killer"]["user"], r["killer"]["comm"], r["target_pid"], r["targets"][0]["comm"], r["event_id"]))
+    for host, data in sorted(expected.items()):
+        print("arch: %-6s %-8s kill reports with arch %s" % (host, data.get("machine"), ", ".join(sorted(arches.get(host) or []))))
     if problems:
         print("\n".join("PROBLEM: " + p for p in problems))
         return 1

@@ -4,12 +4,15 @@
 """Host side of 30-kill-report: kill processes of our own as different users, print what the
 kill report must show for each kill, as JSON.
 
-    fleet_kills.py root OTHER_USER   as root (ssh root@host: login uid 0), three kills:
+    fleet_kills.py root OTHER_USER   as root (ssh root@host: login uid 0), three or four kills:
         root          root kills a root process (SIGTERM)                     auid root,  uid root
         user          OTHER_USER, with its own login uid, kills its process   auid OTHER, uid OTHER
                       (SIGINT)
         sudo          root with OTHER_USER's login uid kills a root process   auid OTHER, uid root
                       (SIGHUP): what `ssh OTHER@host` then `sudo kill` gives
+        compat        root kills a root process with the image's 32-bit      auid root,  uid root
+                      killer (/usr/local/libexec/fleet/kill32, SIGALRM), only on a 64-bit kernel
+                      that runs it: the kill goes through the kernel's 32-bit compat ABI
     fleet_kills.py login             as a user logged in by ssh (pam_loginuid set its login uid),
                                      two kills:
         login_user    the user kills its own process (SIGUSR1)                auid USER, uid USER
@@ -21,7 +24,10 @@ that then starts kill as its own child. kill runs in a grandchild because the ke
 command line it first audits for a process (PROCTITLE) through exec, and the write to
 /proc/self/loginuid is audited (a LOGIN record) in the child (playbooks/files/with_loginuid.py
 does the same). Every victim is a `sleep` started here, in a session of its own; the kill must
-end it with the expected signal. Prints {"started": epoch, "loginuid": N, "kills": [...]}.
+end it with the expected signal. Each kill also says the syscall and the audit arch name its
+killer used: `kill` (procps) is a program of the host's native ABI (x86_64, aarch64, i386 on a
+32-bit kernel), kill32 one of the 32-bit compat ABI (i386 on x86_64, arm on aarch64).
+Prints {"started": epoch, "loginuid": N, "machine": uname -m, "kills": [...]}.
 Runs with the host's python3 (3.6+).
 """
 from __future__ import absolute_import, division, print_function
@@ -35,7 +41,14 @@ import sys
 import time
 
 KILL = "/usr/bin/kill" if os.path.exists("/usr/bin/kill") else "/bin/kill"
+KILL32 = "/usr/local/libexec/fleet/kill32"
 ENV = dict(os.environ, LC_ALL="C")
+MACHINE = os.uname()[4]
+# uname -m -> audit arch name (AUDIT_ARCH_*, as the kill report names it) of the native ABI and
+# of the 32-bit compat ABI
+ARCH_NAMES = {"x86_64": ("x86_64", "i386"), "aarch64": ("aarch64", "arm"), "s390x": ("s390x", "s390"),
+              "i686": ("i386", None), "i386": ("i386", None)}
+NATIVE_ARCH, COMPAT_ARCH = ARCH_NAMES.get(MACHINE, (MACHINE, None))
 
 
 def fail(msg):
@@ -72,9 +85,10 @@ def dropper(user):
     return drop
 
 
-def kill_with(sig, pid, loginuid=None, run_as=None):
-    """Send SIG to PID with `kill`, in a grandchild with login uid LOGINUID (None: inherited)
-    and user RUN_AS (None: root). Returns the pid of the kill process."""
+def kill_with(sig, pid, loginuid=None, run_as=None, killer=None):
+    """Send SIG to PID with `kill` (or KILLER, which takes PID and the signal number), in a
+    grandchild with login uid LOGINUID (None: inherited) and user RUN_AS (None: root).
+    Returns the pid of the kill process."""
     rfd, wfd = os.pipe()
     child = os.fork()
     if child == 0:
@@ -83,8 +97,9 @@ def kill_with(sig, pid, loginuid=None, run_as=None):
             if loginuid is not None:
                 with open("/proc/self/loginuid", "w") as f:
                     f.write(str(loginuid))
-            proc = subprocess.Popen([KILL, "-s", sig, str(pid)], env=ENV,
-                                    preexec_fn=dropper(run_as) if run_as else None)
+            argv = ([KILL, "-s", sig, str(pid)] if killer is None
+                    else [killer, str(pid), str(int(getattr(signal, "SIG" + sig)))])
+            proc = subprocess.Popen(argv, env=ENV, preexec_fn=dropper(run_as) if run_as else None)
             os.write(wfd, str(proc.pid).encode())
             os.close(wfd)
             os._exit(proc.wait())
@@ -101,11 +116,19 @@ def kill_with(sig, pid, loginuid=None, run_as=None):
     return int(killer)
 
 
-def entry(case, sig, victim, killer_pid, auid, uid):
+def entry(case, sig, victim, killer_pid, auid, uid, comm="kill", arch=NATIVE_ARCH):
     return {"case": case, "signal_name": "SIG" + sig, "signal": int(getattr(signal, "SIG" + sig)),
             "target_pid": victim, "killer_pid": killer_pid,
             "auid": auid, "login_user": pwd.getpwuid(auid).pw_name,
-            "uid": uid, "user": pwd.getpwuid(uid).pw_name}
+            "uid": uid, "user": pwd.getpwuid(uid).pw_name,
+            "comm": comm, "syscall": "kill", "arch": arch}
+
+
+def runs_kill32():
+    """A 64-bit kernel that runs the image's 32-bit killer (its compat ABI)."""
+    if COMPAT_ARCH is None or not os.path.exists(KILL32):
+        return False
+    return subprocess.call([KILL32]) == 0
 
 
 def as_root(other_name):
@@ -114,14 +137,16 @@ def as_root(other_name):
     other = pwd.getpwnam(other_name)
     my_auid = int(open("/proc/self/loginuid").read())
     kills = []
-    for case, sig, victim_user, loginuid, run_as in (
-            ("root", "TERM", None, None, None),
-            ("user", "INT", other, other.pw_uid, other),
-            ("sudo", "HUP", None, other.pw_uid, None)):
+    cases = [("root", "TERM", None, None, None, None),
+             ("user", "INT", other, other.pw_uid, other, None),
+             ("sudo", "HUP", None, other.pw_uid, None, None)]
+    if runs_kill32():
+        cases.append(("compat", "ALRM", None, None, None, KILL32))
+    for case, sig, victim_user, loginuid, run_as, killer_prog in cases:
         victim = subprocess.Popen(["sleep", "300"], start_new_session=True, stdin=subprocess.DEVNULL,
                                   preexec_fn=dropper(victim_user) if victim_user else None)
         wait_exec(victim.pid)
-        killer = kill_with(sig, victim.pid, loginuid=loginuid, run_as=run_as)
+        killer = kill_with(sig, victim.pid, loginuid=loginuid, run_as=run_as, killer=killer_prog)
         try:
             rc = victim.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -130,7 +155,9 @@ def as_root(other_name):
             fail("victim %d ended with %s, not by SIG%s" % (victim.pid, rc, sig))
         kills.append(entry(case, sig, victim.pid, killer,
                            my_auid if loginuid is None else loginuid,
-                           0 if run_as is None else run_as.pw_uid))
+                           0 if run_as is None else run_as.pw_uid,
+                           comm="kill" if killer_prog is None else os.path.basename(killer_prog),
+                           arch=NATIVE_ARCH if killer_prog is None else COMPAT_ARCH))
     return my_auid, kills
 
 
@@ -176,7 +203,7 @@ def main(argv):
         auid, kills = as_login_user()
     else:
         fail("usage: fleet_kills.py root OTHER_USER | fleet_kills.py login")
-    print(json.dumps({"started": started, "loginuid": auid, "kills": kills}, sort_keys=True))
+    print(json.dumps({"started": started, "loginuid": auid, "machine": MACHINE, "kills": kills}, sort_keys=True))
     return 0
 
 
