@@ -288,9 +288,13 @@ class Loader(object):
 
     When the compiled directory starts with -D (it replaces every loaded rule; the default
     files of the distributions have it):
-    - rules_dir is /etc/audit/rules.d and systemd runs audit-rules.service (audit 4.x):
-      ``systemctl restart audit-rules.service``;
-    - rules_dir is /etc/audit/rules.d and augenrules exists: ``augenrules --load``;
+    - rules_dir is /etc/audit/rules.d and systemd runs audit-rules.service (audit 4.x), a oneshot
+      unit that does not stay active: ``systemctl start audit-rules.service``, which runs it
+      again. Not ``restart``: auditd.service Requires= audit-rules.service, so systemd restarts
+      auditd along with it (measured on Debian 13, audit 4.0.2);
+    - rules_dir is /etc/audit/rules.d and augenrules exists (also where audit-rules.service
+      stays active, RemainAfterExit=yes, which a start would not run again):
+      ``augenrules --load``, what the unit runs;
     - otherwise the directory is compiled here exactly as augenrules does it (into
       /etc/audit/audit.rules for the default directory, into a private temporary file for
       another one) and loaded with ``auditctl -R``.
@@ -318,17 +322,19 @@ class Loader(object):
         if self.default_dir:
             self.augenrules = module.get_bin_path("augenrules")
             systemctl = module.get_bin_path("systemctl") if os.path.isdir("/run/systemd/system") else None
-            if systemctl and self._unit_exists(systemctl, "audit-rules.service"):
+            if systemctl and self._unit_runs_again(systemctl, "audit-rules.service"):
                 self.full_method = "augenrules"
-                self.argv = [systemctl, "restart", "audit-rules.service"]
+                self.argv = [systemctl, "start", "audit-rules.service"]
             elif self.augenrules:
                 self.full_method = "augenrules"
                 self.argv = [self.augenrules, "--load"]
         self.method = self.full_method
 
-    def _unit_exists(self, systemctl, unit):
-        rc, out, err = _run([systemctl, "show", "-p", "LoadState", "--value", unit])
-        return rc == 0 and out.strip() == "loaded"
+    def _unit_runs_again(self, systemctl, unit):
+        """Is UNIT there, and does `systemctl start` run it again (it does not stay active)?"""
+        rc, out, err = _run([systemctl, "show", "-p", "LoadState", "-p", "RemainAfterExit", unit])
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return rc == 0 and props.get("LoadState") == "loaded" and props.get("RemainAfterExit") == "no"
 
     @property
     def touches_audit_rules(self):

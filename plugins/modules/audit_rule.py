@@ -29,9 +29,10 @@ description:
     other special file at the path of a file of the set is refused before anything changes, and
     a FIFO among the other rule files too.
   - After a change the rules are loaded the way the platform does it. With the default
-    O(rules_dir) that is C(systemctl restart audit-rules.service) where systemd runs that unit
-    (audit 4.x), else C(augenrules --load); without augenrules, or with another O(rules_dir),
-    the directory is compiled here exactly as augenrules does it and loaded with
+    O(rules_dir) that is C(systemctl start audit-rules.service) where systemd runs that oneshot
+    unit (audit 4.x; not C(restart), which would restart auditd.service too: it requires
+    audit-rules.service), else C(augenrules --load); without augenrules, or with another
+    O(rules_dir), the directory is compiled here exactly as augenrules does it and loaded with
     C(auditctl -R). C(systemctl restart auditd) is never used.
   - Loading replaces the kernel's rules with those of the whole rules directory when the
     directory has a C(-D) line (the distributions' default files have one); without it, rules
@@ -397,7 +398,7 @@ kernel_audit_message:
   type: str
 load_method:
   description: How the rules were (or would be) loaded, V(augenrules) (C(augenrules --load) or
-    C(systemctl restart audit-rules.service)) or V(auditctl) (C(auditctl -R) on the compiled
+    C(systemctl start audit-rules.service)) or V(auditctl) (C(auditctl -R) on the compiled
     rules; also whenever the compiled rules lock the kernel with C(-e 2), as the lock is then
     set on its own after the proof); null when nothing was loaded.
   returned: always
