@@ -100,7 +100,10 @@ start_vm() {
     -nodefaults -display none -no-reboot
     -kernel "$IMG/$image/vmlinuz" -initrd "$IMG/$image/initrd.img"
     # panic=-1: a kernel panic reboots, which with -no-reboot ends qemu: no hang.
-    -append "root=/dev/vda rw console=$IMG_CONSOLE net.ifnames=0 quiet mitigations=off panic=-1 systemd.hostname=$name"
+    # audit=1 (FLEET_KERNEL_ARGS): audit is on from boot, so that processes started before
+    # auditd (systemd as PID 1 above all) are audited too; without it the kernel never audits
+    # their syscalls, and systemd's signals (systemctl stop, kill) are in no kill report.
+    -append "root=/dev/vda rw console=$IMG_CONSOLE net.ifnames=0 quiet mitigations=off panic=-1 systemd.hostname=$name ${FLEET_KERNEL_ARGS-audit=1}"
     -drive "file=$RUN/$name.qcow2,if=none,id=d0,format=qcow2,cache=unsafe"
     -device "virtio-blk-$bus,drive=d0"
     -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22"
