@@ -30,8 +30,8 @@ description:
     a FIFO among the other rule files too.
   - After a change the rules are loaded the way the platform does it. With the default
     O(rules_dir) that is C(systemctl start audit-rules.service) where systemd runs that oneshot
-    unit (audit 4.x; not C(restart), which would restart auditd.service too: it requires
-    audit-rules.service), else C(augenrules --load); without augenrules, or with another
+    unit (audit 4.x; not C(restart), which would restart auditd.service too, as that unit
+    requires audit-rules.service), else C(augenrules --load); without augenrules, or with another
     O(rules_dir), the directory is compiled here exactly as augenrules does it and loaded with
     C(auditctl -R). C(systemctl restart auditd) is never used.
   - Loading replaces the kernel's rules with those of the whole rules directory when the
