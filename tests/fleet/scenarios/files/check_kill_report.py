@@ -131,16 +131,17 @@ def main(argv):
         for name in sorted(want):
             check(row.get(name) == want[name], "%s: %s is %r, expected %r" % (what, name, row.get(name), want[name]))
 
-    # Markdown and HTML: a row of the kill table (Time, Host, Signal, Result, Login user, User,
-    # Killer, Command line, Target, Target processes)
+    # Markdown and HTML: a row of the kill table (Time, Host, Signal, Syscall, Result, Login user,
+    # User, Killer, Command line, Target, Target processes); Syscall names the ABI: kill (x86_64)
     for fname, parse in (("kill_report.md", md_rows), ("kill_report.html", html_rows)):
         with open(os.path.join(outdir, fname)) as f:
             rows = parse(f.read())
         for kill, r in matched:
-            want = [r["time"], r["host"], kill["signal_name"], "ok", kill["login_user"], kill["user"]]
-            found = [row for row in rows if len(row) == 10 and row[:6] == want
-                     and row[8] == str(kill["target_pid"]) and row[9] == "sleep (%d)" % kill["target_pid"]
-                     and row[6].startswith("%s (pid " % kill["comm"])]
+            want = [r["time"], r["host"], kill["signal_name"], "%s (%s)" % (kill["syscall"], kill["arch"]), "ok",
+                    kill["login_user"], kill["user"]]
+            found = [row for row in rows if len(row) == 11 and row[:7] == want
+                     and row[9] == str(kill["target_pid"]) and row[10] == "sleep (%d)" % kill["target_pid"]
+                     and row[7].startswith("%s (pid " % kill["comm"])]
             check(len(found) == 1, "%s: %d rows for %s (%s kill of pid %d), expected 1"
                   % (fname, len(found), want, kill["case"], kill["target_pid"]))
 
