@@ -223,13 +223,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import bool_option, untrusted
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import bool_option, gc_paused, untrusted
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetjson import render_json
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import aggregate
 
 NAME = "auditfleet.auditd.fleet_kill_report"
 
 
+@gc_paused
 def fleet_kill_report(data, hosts=None, answered=None, result_var=None, probes="apart",
                       parameters=None, generated_at=None, format="dict", node_as_host=False):  # pylint: disable=redefined-builtin
     try:

@@ -82,7 +82,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetcsv import render_csv
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import (
-    bool_option, plain, report_list, untrusted)
+    bool_option, gc_paused, plain, report_list, untrusted)
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import (
     fleet_input, is_probe, sort_key)
 
@@ -102,6 +102,7 @@ def csv_reports(data, probes=True):
     return [r for r in report_list(data, "the input", NAME) if probes or not is_probe(r)]
 
 
+@gc_paused
 def kill_report_csv(data, probes=True, header=True, spreadsheet_safe=True):
     try:
         probes = bool_option(probes, "probes", NAME)

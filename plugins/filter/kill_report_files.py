@@ -95,7 +95,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetcsv import render_csv
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import (
-    bool_option, int_option, untrusted, untrusted_data)
+    bool_option, gc_paused, int_option, untrusted, untrusted_data)
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetjson import render_json
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import fleet_input, sort_key
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleettemplates import (
@@ -120,6 +120,7 @@ def summary_of(report):
     }
 
 
+@gc_paused
 def kill_report_files(data, title="Fleet kill report", max_rows=0, spreadsheet_safe=True, markdown_template=None,
                       html_template=None, formats=FORMATS):
     try:

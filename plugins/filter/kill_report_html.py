@@ -61,7 +61,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import int_option, untrusted
+from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetdata import gc_paused, int_option, untrusted
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetmodel import fleet_input
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleettemplates import render_html, template_path
 from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetview import build_view
@@ -69,6 +69,7 @@ from ansible_collections.auditfleet.auditd.plugins.plugin_utils._fleetview impor
 NAME = "auditfleet.auditd.kill_report_html"
 
 
+@gc_paused
 def kill_report_html(data, title="Fleet kill report", max_rows=0, template=None):
     try:
         report = fleet_input(data, NAME)
