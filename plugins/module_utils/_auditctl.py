@@ -28,11 +28,12 @@ import stat
 import tempfile
 import time
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _command, _files
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _command, _files, _presets
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, check_name, compile_rules, control_problem, managed_name,
-    parse_rule_line, parse_rule_lines, render_file, rule_file_name, sorted_rule_files,
-    validate_rules, validate_controls, control_overrides)
+    INAPPLICABLE_CHOICES, AuditRuleError, HostArch, check_name, compile_rules, control_problem,
+    managed_name, parse_rule_line, parse_rule_lines, render_file, rule_file_name,
+    rules_from_text, sorted_rule_files, validate_rule_set, validate_controls, control_overrides,
+    _error_summary)
 
 DEFAULT_RULES_DIR = "/etc/audit/rules.d"
 AUDIT_RULES = "/etc/audit/audit.rules"   # what augenrules compiles rules.d into
@@ -164,6 +165,35 @@ def auditctl_version(module, auditctl):
     rc, out, err = _run([auditctl, "-v"])
     m = re.search(r"version\s+([0-9]+(?:\.[0-9]+)*)", out + err)
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
+
+
+def auditctl_syscalls(module, host):
+    """{arch: set of syscall names} that this host's auditctl knows, per ABI of HOST (b64, b32,
+    and None for a rule without -F arch, which auditctl reads with the native table), from
+    `ausyscall ARCH --dump` (same package, same libaudit tables). None when ausyscall is missing;
+    an ABI whose dump fails is left out (the collection's table is then all there is)."""
+    ausyscall = module.get_bin_path("ausyscall")
+    if not ausyscall:
+        return None
+    tables = {}
+    for arch in (("b64", "b32") if host.is64 else ("b32",)):
+        if host.table(arch) is None:
+            continue
+        try:
+            rc, out, err = _command.run([ausyscall, arch, "--dump"], timeout=_command.QUERY_TIMEOUT)
+        except _command.CommandTimeout:
+            continue
+        names = set()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit():
+                names.add(parts[1])
+        if rc == 0 and names:
+            tables[arch] = names
+    native = "b64" if host.is64 else "b32"
+    if native in tables:
+        tables[None] = tables[native]
+    return tables or None
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,16 +555,20 @@ class _FileState(object):
 class RuleSetManager(object):
     """Decide, then (unless check mode) write, load, prove and roll back one rule set.
 
-    params: the module's options (name, priority, state, rules, reload, backup, rules_dir).
-    run() returns the result dict or raises AuditRuleError (with result keys).
+    params: the module's options (name, priority, state, rules, lines, preset, inapplicable,
+    controls, reload, backup, rules_dir). run() returns the result dict or raises
+    AuditRuleError (with result keys).
     """
 
     def __init__(self, module, params, host=None):
         self.module = module
         self.name = params["name"]
-        self.priority = params["priority"]
+        self.priority = params.get("priority")
         self.state = params["state"]
         self.rules_param = params.get("rules")
+        self.lines_param = params.get("lines")
+        self.preset = params.get("preset")
+        self.inapplicable = params.get("inapplicable") or "fail"
         self.controls_param = params.get("controls")
         self.reload = params["reload"]
         self.backup = params["backup"]
@@ -543,15 +577,24 @@ class RuleSetManager(object):
         self.diff_mode = getattr(module, "_diff", False)
         self.host = host or HostArch()
         self.warnings = []
+        self.skipped = []
+        self.preset_file = None
+        self.line_controls = {}
 
     # ---- inputs ----------------------------------------------------------------------------
+
+    def _sources(self):
+        return [n for n, v in (("rules", self.rules_param), ("lines", self.lines_param),
+                               ("preset", self.preset)) if v not in (None, [], "")]
 
     def _check_params(self):
         problems = []
         bad = check_name(self.name)
         if bad:
             problems.append(bad)
-        if not isinstance(self.priority, int) or not 0 <= self.priority <= 99:
+        if self.priority is not None and (
+                isinstance(self.priority, bool) or not isinstance(self.priority, int)
+                or not 0 <= self.priority <= 99):
             problems.append("priority %r is not allowed: use 0..99 (the file's order prefix)"
                             % (self.priority,))
         bad = control_problem(self.rules_dir) if isinstance(self.rules_dir, str) else None
@@ -559,9 +602,22 @@ class RuleSetManager(object):
             problems.append("rules_dir %s" % bad)
         elif not os.path.isabs(self.rules_dir or ""):
             problems.append("rules_dir %r is not an absolute path" % (self.rules_dir,))
-        if self.state == "present" and not self.rules_param and not self._any_control():
+        if self.inapplicable not in INAPPLICABLE_CHOICES:
+            problems.append("inapplicable %r is not allowed: use %s"
+                            % (self.inapplicable, " or ".join(INAPPLICABLE_CHOICES)))
+        sources = self._sources()
+        if len(sources) > 1:
+            problems.append("%s are mutually exclusive: a rule set takes its rules from one of "
+                            "rules, lines or preset" % " and ".join(sources))
+        if self.preset is not None and not isinstance(self.preset, str):
+            problems.append("preset must be a string, got %r" % (self.preset,))
+        elif isinstance(self.preset, str):
+            bad = control_problem(self.preset)
+            if bad:
+                problems.append("preset %s" % bad)
+        if self.state == "present" and not sources and not self._any_control():
             problems.append("rules is empty: state=present needs at least one rule or control "
-                            "(use state=absent to remove the rule set)")
+                            "(rules, lines or preset; use state=absent to remove the rule set)")
         if problems:
             raise AuditRuleError("; ".join(problems), errors=problems)
 
@@ -569,14 +625,97 @@ class RuleSetManager(object):
         return bool(self.controls_param) and any(
             v not in (None, False) for v in self.controls_param.values())
 
+    def _read_preset(self):
+        """The preset's text, read from this host's audit package; sets the priority from the
+        file's number when none was given."""
+        try:
+            text, path, number = _presets.read(self.preset)
+        except _presets.PresetError as e:
+            raise AuditRuleError(e.msg)
+        self.preset_file = path
+        if self.priority is None:
+            self.priority = number
+        return text
+
+    def _items(self):
+        """(items, labels, texts, source, text errors) of the declared rules, from rules, lines or
+        the preset; the control lines of text go to self.line_controls. Text is parsed by the rule
+        model's one parser, then validated exactly as the rules option is."""
+        if self.lines_param is None and self.preset is None:
+            return self.rules_param or [], None, None, "rules", []
+        if self.state == "absent":
+            # a set is removed by its files (they say what it loaded): no text is read
+            return [], None, None, "rules", []
+        if self.preset is not None:
+            text, source = self._read_preset(), "preset %s (%s)" % (self.preset, self.preset_file)
+        else:
+            text, source = self.lines_param, "lines"
+        parsed = rules_from_text(text, what="lines")
+        if not parsed.items and not parsed.controls and not parsed.errors:
+            raise AuditRuleError("%s holds no rule and no setting (only comments or blank lines)"
+                                 % source)
+        labels = parsed.labels
+        if self.preset is not None:
+            labels = ["%s %s" % (os.path.basename(self.preset_file), label) for label in labels]
+        self.line_controls = parsed.controls
+        return parsed.items, labels, parsed.texts, source, parsed.errors
+
+    def _controls(self):
+        """The controls option and the settings of control lines in lines/preset, merged; the
+        same setting given two ways must have the same value."""
+        merged = dict(self.controls_param or {})
+        problems = []
+        for option, value in sorted(self.line_controls.items()):
+            given = merged.get(option)
+            if given not in (None, False) and str(given) != str(value):
+                problems.append("controls.%s is %r, but the rule text sets %r" % (option, given, value))
+            merged[option] = value
+        if problems:
+            raise AuditRuleError("; ".join(problems), errors=problems)
+        return validate_controls(merged)
+
     def _declared(self, auditctl):
-        if self.state == "absent" and not self.rules_param:
+        items, labels, texts, source, text_errors = self._items()
+        if self.priority is None:
+            self.priority = 50
+        if self.state == "absent" and not items:
             return []
         version = None
-        rules = self.rules_param or []
-        if auditctl and any(isinstance(r, dict) and r.get("list") == "io_uring" for r in rules):
+        if auditctl and any(isinstance(r, dict) and r.get("list") == "io_uring" for r in items):
             version = auditctl_version(self.module, auditctl)
-        return validate_rules(rules, self.host, version)
+        if self.inapplicable == "skip" and self.state == "present":
+            self.host.auditctl_syscalls = auditctl_syscalls(self.module, self.host)
+        try:
+            declared, self.skipped = validate_rule_set(
+                items, self.host, version, self.inapplicable if self.state == "present" else "fail",
+                labels=labels, texts=texts)
+            rule_errors = []
+        except AuditRuleError as e:
+            rule_errors = e.result.get("errors") or [e.msg]
+        if text_errors or rule_errors:
+            # every problem of the text at once: lines that are not rules, then rules that are wrong
+            if source == "rules":
+                raise AuditRuleError(_error_summary(rule_errors), errors=rule_errors)
+            errors = ["%s: %s" % (source, e) for e in text_errors + rule_errors]
+            raise AuditRuleError(
+                "%s: %d problem(s): %s" % (source, len(errors), "; ".join(text_errors + rule_errors)),
+                errors=errors)
+        if self.skipped:
+            shown = "; ".join("%s (%s): %s%s" % (
+                s["where"], s["rule"], "%s left out: " % ",".join(s["syscalls"]) if s.get("syscalls")
+                else "arch %s left out: " % s["arch"] if s.get("arch") else "", s["reason"])
+                for s in self.skipped[:10])
+            self.warnings.append(
+                "%d rule(s) or part(s) of rules cannot apply on this host and are left out "
+                "(inapplicable=skip; the list is in the result's skipped_rules): %s%s"
+                % (len(self.skipped), shown, "; ..." if len(self.skipped) > 10 else ""))
+        if self.state == "present" and items and not declared and not self.line_controls \
+                and not self._any_control():
+            raise AuditRuleError(
+                "every rule of the set was skipped: none can apply on this host (%s); nothing "
+                "was changed" % "; ".join("%s: %s" % (s["where"], s["reason"]) for s in self.skipped),
+                skipped_rules=self.skipped, errors=[s["reason"] for s in self.skipped])
+        return declared
 
     def _own_files(self):
         """Files of this rule set in rules_dir: {file name: content} (other priorities too);
@@ -620,18 +759,18 @@ class RuleSetManager(object):
 
     def run(self):
         self._check_params()
-        self.file_name = rule_file_name(self.name, self.priority)
-        self.path = os.path.join(self.rules_dir, self.file_name)
         auditctl = self.module.get_bin_path("auditctl", required=self.reload)
         declared = self._declared(auditctl)   # validation: nothing on the host has changed
-        self.controls = validate_controls(self.controls_param) if self.state == "present" else []
+        self.controls = self._controls() if self.state == "present" else []
+        self.file_name = rule_file_name(self.name, self.priority)
+        self.path = os.path.join(self.rules_dir, self.file_name)
         if not os.path.isdir(self.rules_dir):
             if self.state == "absent":
                 result = {"changed": False, "path": self.path, "rules": [], "loaded": True,
                           "missing": [], "drift": False, "reboot_required": False, "pending": [],
                           "kernel_audit": bool(auditctl) and get_status(self.module, auditctl)["available"],
                           "load_method": None, "backup_file": None,
-                          "rolled_back": False,
+                          "rolled_back": False, "skipped_rules": [], "preset_file": None,
                           "msg": "rule set %s is absent (%s does not exist)" % (self.name, self.rules_dir)}
                 return result
             raise AuditRuleError("rules_dir %s does not exist (is auditd installed?)"
@@ -739,6 +878,8 @@ class RuleSetManager(object):
             "load_method": loader.method if (loader and need_load) else None,
             "backup_file": None,
             "rolled_back": False,
+            "skipped_rules": self.skipped,
+            "preset_file": self.preset_file,
         }
         if not available:
             result["kernel_audit_message"] = status["message"]

@@ -14,6 +14,10 @@ description:
   - Manages one named rule set as one file C(<rules_dir>/<priority>-<name>.rules) (the
     priority is written with two digits, for example C(50-kill_monitoring.rules)). The file
     starts with a header line that marks it as managed by auditfleet.auditd.
+  - The rules come from one of three sources - O(rules) (YAML), O(lines) (auditctl rule-file
+    text, as in a C(.rules) file), or O(preset) (a sample rule file of the host's own audit
+    package, read on the host). Text is read by the collection's own rule-line parser into the
+    same rules, then validated, written, loaded and proven exactly like O(rules).
   - Every rule is validated before anything on the host changes. Syscall names are checked
     against the syscall table of each ABI the rule applies to (b64 against the machine's native
     table, b32 against its 32-bit compat table), field names against libaudit's list, operators
@@ -55,6 +59,12 @@ description:
   - Temporary files that a killed run left behind (C(/tmp/auditfleet-rules-*.rules),
     C(/tmp/auditfleet-restore-*.rules), C(.audit_rule-*.tmp) in O(rules_dir) and in
     C(/etc/audit)) are removed by the next run, once they are a minute old, with a warning.
+  - Hosts differ. With O(inapplicable=skip), rules that cannot apply on this host (a path whose
+    directory it lacks, a user or group it does not have, a syscall that its ABI, its auditctl or
+    its running kernel lacks) are left out before anything changes, with a warning and a list in
+    RV(skipped_rules); a rule that is wrong everywhere (a syntax error, an unknown field, a bad value)
+    is still an error. A rule never loses all its syscalls (that would be every syscall): it is
+    then left out whole.
   - When the rules are immutable (C(auditctl -s) reports C(enabled 2)) the file is still written
     (it applies at the next boot), nothing is loaded, and RV(reboot_required) and RV(pending)
     say so, with a warning.
@@ -95,8 +105,9 @@ options:
       - Order prefix of the file (augenrules reads the files in version order, so a lower
         number loads earlier; C(never) rules must come before the rules they exempt from).
       - Files of the same set at another priority (from an earlier run) are removed.
+      - Default 50; with O(preset), the number of the sample file (C(30) for
+        C(30-stig.rules)).
     type: int
-    default: 50
   state:
     description:
       - V(present) writes the file and loads it; V(absent) removes the file (every priority
@@ -106,7 +117,9 @@ options:
     default: present
   rules:
     description:
-      - The rules of the set, in order. Required (and not empty) with O(state=present).
+      - The rules of the set, in order. With O(state=present) one of O(rules), O(lines) and
+        O(preset) is required (or O(controls) alone).
+      - P(auditfleet.auditd.audit_rules_from_text#filter) turns rule-file text into this form.
       - An item with O(rules[].path) is a watch rule; any other item is a syscall rule.
       - A syscall rule with O(rules[].arch=both), or V(auto) on a host whose kernel runs 32-bit
         programs, becomes two lines, one per ABI.
@@ -115,9 +128,11 @@ options:
     suboptions:
       syscalls:
         description:
-          - Syscall rule. The syscalls to audit (names, or numbers of the rule's ABI), or
-            V([all]). Required for the V(exit) list (and V(io_uring), where they are io_uring
-            operation names); not allowed on the other lists.
+          - Syscall rule. The syscalls to audit (names, or numbers of the rule's ABI, read as
+            auditctl reads them - C(0x3e) and C(076) are 62), or V([all]). Left out (or empty)
+            on the V(exit) list, the rule is on every syscall, as in auditctl (the usual form of
+            rules on a C(path=) or C(dir=) field). Required for V(io_uring) (io_uring operation
+            names); not allowed on the other lists.
           - Checked against the syscall table of every ABI the rule applies to, so a syscall
             that one ABI lacks (for example C(socketcall) exists on x86_64 only in the 32-bit
             ABI, C(open) does not exist on aarch64) is reported before anything changes.
@@ -129,9 +144,10 @@ options:
             written into every record the rule makes, and ausearch and the collection's
             filters select by it.
           - At most 31 bytes; no whitespace, quotes, backslashes or control characters.
+          - A list gives the rule several keys (as C(-k) given more than once does).
           - Not allowed on the V(task) and V(exclude) lists, and on the V(user) list only with
             an C(exe) field (auditctl refuses it there).
-        type: str
+        type: raw
       action:
         description:
           - Syscall rule. V(always) makes a record when the rule matches, V(never) suppresses
@@ -158,10 +174,15 @@ options:
             CONFIG_COMPAT; read from C(/proc/config.gz) or C(/boot/config-<release>); when the
             config cannot be read x86_64 and s390x are assumed to), so that the 32-bit ABI
             cannot be used to slip past a rule. On a 32-bit machine it is V(b32).
-          - V(b32) and V(both) fail validation on a kernel that does not run 32-bit programs.
+          - V(none) writes no C(-F arch) - one rule for every ABI, as auditctl does for a line
+            without it. Fine for rules on all syscalls; with named syscalls their numbers are
+            those of the native ABI, so a 32-bit program is matched by whatever its syscall of
+            that number is (auditctl warns about it). O(lines) without C(-F arch) give V(none).
+          - V(b32) and V(both) fail validation on a kernel that does not run 32-bit programs
+            (with O(inapplicable=skip), the V(b32) rule is left out instead).
           - Not allowed on watch rules and on lists other than V(exit).
         type: str
-        choices: [b64, b32, both, auto]
+        choices: [b64, b32, both, auto, none]
         default: auto
       fields:
         description:
@@ -175,6 +196,10 @@ options:
             C(perm), C(filetype), C(exe), C(inode), C(devmajor), C(devminor), C(obj_uid),
             C(obj_gid), C(msgtype), C(fstype), C(saddr_fam), C(subj_*), C(obj_*)); C(key) and
             C(arch) have their own options.
+          - A mapping with C(name), C(op) and C(field) (instead of C(value)) compares two fields
+            (auditctl C(-C)), for example C({name: auid, op: "!=", field: obj_uid}) - two of
+            C(uid), C(auid), C(euid), C(suid), C(fsuid), C(obj_uid), or two of C(gid), C(egid),
+            C(sgid), C(fsgid), C(obj_gid); C(=) or C(!=); exit list only.
           - Operators are auditctl's C(=), C(!=), C(<), C(>), C(<=), C(>=), C(&), C(&=);
             each field takes those the kernel accepts for it (C(&) and C(&=) only on
             C(a0)..C(a3); C(path), C(dir), C(perm) only C(=); strings only C(=) and C(!=)).
@@ -182,8 +207,9 @@ options:
             (C(unset), C(-1), C(4294967295) only for C(auid) and C(sessionid)); C(success) 0 or
             1; C(perm) any of C(rwxa); C(exit) a number or an errno name such as C(-EACCES);
             C(filetype) one of C(file), C(dir), C(socket), C(link), C(character), C(block),
-            C(fifo); paths absolute, without whitespace; numbers without a leading 0 (auditctl
-            would read them as octal) and within 32 bits.
+            C(fifo); paths absolute, without whitespace; numbers as auditctl reads them (C
+            C(strtoul) with base 0 - C(0100) is octal 64, C(0x40) hex), whole (C(08) or C(12abc),
+            which auditctl would cut to 0 and 12 silently, are refused) and within 32 bits.
         type: list
         elements: raw
       path:
@@ -200,6 +226,54 @@ options:
             (execute), V(a) (attribute change).
         type: str
         default: rwxa
+  lines:
+    description:
+      - The rules of the set as auditctl rule-file text - a string (for example from
+        C(lookup('ansible.builtin.file', 'audit.rules'))) or a list of lines. Comments (a line
+        starting with C(#)) and blank lines are ignored.
+      - Read by the collection's rule-line parser (C(-a), C(-w), C(-F), C(-S), C(-k), C(-p),
+        C(-C)) into the same rules as O(rules), then validated, written, loaded and proven the
+        same way. A line auditctl would refuse, or would read differently from what it says
+        (C(-F arch) after C(-S), C(-S) on a watch, a trailing comment), is an error naming the
+        line.
+      - Control lines C(-b), C(-f), C(-r), C(--backlog_wait_time) and C(-e 2) are the settings
+        of O(controls) (given both ways, the values must agree). C(-D), C(-i), C(-c),
+        C(--loginuid-immutable), C(-e 0), C(-e 1), C(-A) and auditctl commands are refused, with
+        a message that says where they belong.
+      - Mutually exclusive with O(rules) and O(preset).
+    type: raw
+  preset:
+    description:
+      - The name of a sample rule file of the host's own audit package, read on the managed host
+        and deployed as O(lines) are - V(stig) is C(30-stig.rules), V(ospp-v42), V(pci-dss-v31),
+        V(privileged), V(module-load), V(installers), and so on. RV(preset_file) says which file
+        was read; the collection carries no copy of any of them.
+      - Searched in C(/usr/share/audit-rules) (audit 4 - Fedora, RHEL 10, openSUSE),
+        C(/usr/share/audit/sample-rules) (audit 3 - RHEL 8 and 9, SUSE 15),
+        C(/usr/share/doc/auditd/examples/audit-rules) (Debian 13),
+        C(/usr/share/doc/auditd/examples/rules) (Debian 12, Ubuntu),
+        C(/usr/share/doc/audit/rules) and C(/usr/share/doc/audit-*/rules) (audit 2), in this
+        order; a C(.rules.gz) file is read too.
+      - Not with O(state=absent) (the set's files say what to remove).
+      - Mutually exclusive with O(rules) and O(lines).
+    type: str
+  inapplicable:
+    description:
+      - What to do with a rule that is right but cannot apply on this host.
+      - V(fail) - an error, as for any invalid rule (a user or group the host lacks, a syscall
+        its ABI lacks, C(b32) on a kernel without 32-bit programs); a path whose directory is
+        missing is refused by the kernel at load time, which is rolled back.
+      - V(skip) - left out, decided before anything changes, with a warning and an entry in
+        RV(skipped_rules). Checked on the host - C(path=) and watches need their directory,
+        C(dir=) its path, C(exe=) its directory (the kernel refuses them otherwise); user and
+        group names; each syscall against the collection's table of the rule's ABI, the host's
+        auditctl (C(ausyscall --dump)) and the running kernel (the release that brought the
+        syscall, confirmed in C(/proc/kallsyms)). A syscall that cannot be audited is left out
+        of its rule; a rule left with none is left out whole. If no rule is left, the task
+        fails.
+    type: str
+    choices: [fail, skip]
+    default: fail
   controls:
     description:
       - Kernel audit settings the rule file carries, set when it is loaded and proven from
@@ -273,11 +347,33 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Record every kill, tkill and tgkill (64-bit and 32-bit ABI)
+- name: Deploy the STIG rules of the host's own audit package, leaving out what cannot apply here
+  auditfleet.auditd.audit_rule:
+    name: stig
+    preset: stig
+    inapplicable: skip
+  become: true
+
+- name: Deploy a rule file as it is (auditctl syntax)
+  auditfleet.auditd.audit_rule:
+    name: site
+    priority: 40
+    lines: "{{ lookup('ansible.builtin.file', 'files/40-site.rules') }}"
+    inapplicable: skip
+  become: true
+
+- name: The same rules as YAML, converted once
+  auditfleet.auditd.audit_rule:
+    name: privileged
+    rules: "{{ lookup('ansible.builtin.file', 'files/31-privileged.rules') | auditfleet.auditd.audit_rules_from_text }}"
+  become: true
+
+- name: Record every signal sent to a process (64-bit and 32-bit ABI), only what this host has
   auditfleet.auditd.audit_rule:
     name: kill_monitoring
+    inapplicable: skip
     rules:
-      - syscalls: [kill, tkill, tgkill]
+      - syscalls: [kill, tkill, tgkill, pidfd_send_signal, rt_sigqueueinfo, rt_tgsigqueueinfo]
         key: kill_rule
   become: true
 
@@ -431,6 +527,49 @@ rollback_error:
   description: What could not be put back during the rollback.
   returned: when the rollback did not fully succeed
   type: str
+skipped_rules:
+  description:
+    - With O(inapplicable=skip), what was left out because it cannot apply on this host, one
+      entry per rule, per ABI or per syscall group; empty when nothing was.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    where:
+      description: The rule - C(line N) of O(lines) or of the preset file, or C(rules[N] (key K)).
+      type: str
+    rule:
+      description: The rule as given (the line of text, or the rule as auditctl would read it).
+      type: str
+    reason:
+      description: Why it cannot apply here.
+      type: str
+    arch:
+      description: The ABI (C(b64), C(b32), or null for a rule without C(-F arch)) whose rule
+        this entry is about; absent when the whole rule was left out.
+      type: str
+    syscalls:
+      description: The syscalls left out of the rule. When the reason says the rule is loaded
+        with the others, the rule is there without them; else the ABI's rule was left out.
+      type: list
+      elements: str
+  sample:
+    - where: line 9
+      rule: -a always,exit -F dir=/etc/NetworkManager/ -F perm=wa -F key=system-locale
+      reason: "dir=/etc/NetworkManager/: /etc/NetworkManager does not exist on this host (the
+        kernel refuses dir= on a missing path)"
+    - where: rules[0] (key 'kill_rule')
+      rule: -a always,exit -S kill,tkill,tgkill,pidfd_send_signal -F key=kill_rule
+      arch: b64
+      syscalls: [pidfd_send_signal]
+      reason: "left out of the rule, which is loaded with kill,tkill,tgkill (pidfd_send_signal:
+        the running kernel (4.18.0-553.el8_10.x86_64) is older than Linux 5.1, which brought it,
+        and /proc/kallsyms has no sys_pidfd_send_signal)"
+preset_file:
+  description: The sample rule file O(preset) was read from, on the managed host.
+  returned: always (null without O(preset))
+  type: str
+  sample: /usr/share/doc/auditd/examples/rules/30-stig.rules
 errors:
   description: Every validation problem, one string each.
   returned: when validation failed
@@ -454,10 +593,14 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import
 def argument_spec():
     return dict(
         name=dict(type="str", required=True),
-        priority=dict(type="int", default=50),
+        priority=dict(type="int"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         # items are validated by the rule model, which names the rule, field and value
         rules=dict(type="list", elements="dict"),
+        # rule-file text: a string or a list of lines, parsed by the rule model
+        lines=dict(type="raw"),
+        preset=dict(type="str"),
+        inapplicable=dict(type="str", default="fail", choices=["fail", "skip"]),
         controls=dict(type="dict", options=dict(
             buffer_size=dict(type="int"),
             failure_mode=dict(type="str", choices=["0", "1", "2", "silent", "printk", "panic"]),
@@ -472,7 +615,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[("rules", "lines", "preset")])
     try:
         result = RuleSetManager(module, module.params).run()
     except AuditRuleError as e:
