@@ -14,7 +14,7 @@ description:
     per rule line, for people who want to keep or review their rules as YAML.
   - Read by the same parser the module uses for its O(auditfleet.auditd.audit_rule#module:lines)
     option, so that both give the same kernel rules. A line without C(-F arch) gets
-    C(arch: none) (one rule for every ABI, as auditctl loads it), C(-C) comparisons become
+    C(arch) V(none) (one rule for every ABI, as auditctl loads it), C(-C) comparisons become
     mappings with C(name), C(op) and C(field), C(-p) on a rule a C(perm=) field, and a rule
     with several keys a list of keys.
   - Comments and blank lines are skipped. Control lines (C(-b), C(-f), C(-r), C(-e),

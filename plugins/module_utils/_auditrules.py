@@ -494,7 +494,7 @@ def _id_value(text, kind, lookup, lookup_what, lenient=False):
         return lookup(text)
     except KeyError:
         raise _Inapplicable("%r is not a %s name known on this host (expected a number or an "
-                       "existing %s name)" % (text, lookup_what, lookup_what))
+                            "existing %s name)" % (text, lookup_what, lookup_what))
 
 
 def _uid_of(name):

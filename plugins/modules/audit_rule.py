@@ -63,7 +63,7 @@ description:
     directory it lacks, a user or group it does not have, a syscall that its ABI, its auditctl or
     its running kernel lacks) are left out before anything changes, with a warning and a list in
     RV(skipped_rules); a rule that is wrong everywhere (a syntax error, an unknown field, a bad value)
-    is still an error. A rule never loses all its syscalls (that would be every syscall): it is
+    is still an error. A rule never loses all its syscalls (that would be every syscall); it is
     then left out whole.
   - When the rules are immutable (C(auditctl -s) reports C(enabled 2)) the file is still written
     (it applies at the next boot), nothing is loaded, and RV(reboot_required) and RV(pending)
@@ -197,7 +197,7 @@ options:
             C(obj_gid), C(msgtype), C(fstype), C(saddr_fam), C(subj_*), C(obj_*)); C(key) and
             C(arch) have their own options.
           - A mapping with C(name), C(op) and C(field) (instead of C(value)) compares two fields
-            (auditctl C(-C)), for example C({name: auid, op: "!=", field: obj_uid}) - two of
+            (auditctl C(-C)), for example C(name) V(auid), C(op) V(!=), C(field) V(obj_uid) - two of
             C(uid), C(auid), C(euid), C(suid), C(fsuid), C(obj_uid), or two of C(gid), C(egid),
             C(sgid), C(fsgid), C(obj_gid); C(=) or C(!=); exit list only.
           - Operators are auditctl's C(=), C(!=), C(<), C(>), C(<=), C(>=), C(&), C(&=);

@@ -189,8 +189,8 @@ def test_text_items_are_the_rules_option():
 
 def test_the_labels_name_the_line():
     parsed = rules_from_text(["# c", "-w /etc/passwd -k a", "", "-w /etc/group -k b"])
-    assert parsed.labels == ["line 2", "line 4"] and parsed.texts == ["-w /etc/passwd -k a",
-                                                                     "-w /etc/group -k b"]
+    assert parsed.labels == ["line 2", "line 4"]
+    assert parsed.texts == ["-w /etc/passwd -k a", "-w /etc/group -k b"]
 
 
 # ---- control lines ------------------------------------------------------------------------------
