@@ -170,7 +170,7 @@ fingerprint >"$WORK/fp-before"
 play check-1 apply.yml --check --diff -e test_max_log_file=$((new_max_log_file + 1)) \
     -e '{"auditd_syscall_kill_rules_fields": ["auid>=1000", "auid!=unset"]}'
 ((LAST_CHANGED > 0)) || fail "check mode reported no change"
-grep -q '+-a always,exit -F arch=b64 -S kill,tkill,tgkill -F auid>=1000 -F auid!=-1 -F key=afit_role_kill' "$LAST_LOG" \
+grep -q '+-a always,exit -F arch=b64 -S kill,rt_sigqueueinfo,tkill,tgkill,rt_tgsigqueueinfo,pidfd_send_signal -F auid>=1000 -F auid!=-1 -F key=afit_role_kill' "$LAST_LOG" \
     || fail "check mode --diff does not show the new kill rule"
 play check-2 apply.yml --check -e test_state=absent
 ((LAST_CHANGED > 0)) || fail "check mode (absent) reported no change"
