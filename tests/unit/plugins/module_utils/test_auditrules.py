@@ -447,6 +447,20 @@ try:
     ar.validate_rules([{"syscalls": ["kil"], "key": "k" * 40}], host)
 except ar.AuditRuleError as e:
     out["errors"] = e.result["errors"]
+# rule text, skip on this host (its paths, /proc/kallsyms read for a kernel said to be 4.18),
+# and the presets of its audit package
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets
+text = ("-b 8192\n-a always,exit -F arch=b64 -S openat -F a2&0100 -C obj_uid!=auid -k t\n"
+        "-a always,exit -F perm=x -F path=/usr/bin/su -k p\n-w /nonexistent_afut/x -p wa -k w\n"
+        "-D\n-a always,exit -F arch=b64 -S kill -F key=k # c\n")
+parsed = ar.rules_from_text(text)
+host.release = "4.18.0"
+rules, skipped = ar.validate_rule_set(
+    parsed.items + [{"syscalls": ["pidfd_send_signal", "kill"], "key": "k6"}], host,
+    inapplicable="skip", labels=parsed.labels + ["k6"], texts=parsed.texts + ["k6"])
+out["text"] = {"items": parsed.items, "controls": parsed.controls, "errors": parsed.errors,
+               "render": [r.render() for r in rules], "listing": [r.listing() for r in rules],
+               "skipped": skipped, "presets": sorted(_presets.available())}
 sys.stdout.write(json.dumps(out, sort_keys=True))
 """
 ITEMS = [{"syscalls": ["kill", "tkill", "tgkill"], "key": "kill_rule", "fields": ["auid>=1000", "auid!=unset", "uid=0"]},
