@@ -12,8 +12,9 @@ machine-wide test lock (/run/auditfleet-tests.lock, flock) while it works, so th
 (and never disturbs) a test of the collection running on the same machine.
 
 Prints one JSON object: {"presets": {name: {path, reference, failed, added, whole}}, "restored",
-"kernel_before"}, for every sample file (NN-name.rules) that holds rules, found in the first of
-the directories below that has it:
+"kernel_before", "left_out": {name: why}}, for every sample file (NN-name.rules) that holds
+rules, found in the first of the directories below that has it (but those of NATIVE_32BIT_ONLY
+on a kernel whose own ABI is 32-bit):
   reference  the kernel's rule list (`auditctl -l`) after `auditctl -D` and each rule line of
              the file loaded on its own, in order, on top of the ones before (what -R does)
   failed     the numbers of the lines auditctl refused that way
@@ -40,6 +41,12 @@ ENV = dict(os.environ, LC_ALL="C")
 DIRS = ("/usr/share/audit-rules", "/usr/share/audit/sample-rules",
         "/usr/share/doc/auditd/examples/audit-rules", "/usr/share/doc/auditd/examples/rules")
 NAME = re.compile(r"\A[0-9]+-(.+)\.rules(\.gz)?\Z")
+# Samples written for 64-bit hosts that must not be loaded where the kernel's own ABI is 32-bit
+# (the fleet's i386 host): 21-no32bit's one rule, -a always,exit -F arch=b32 -S all, catches the
+# 32-bit programs of a 64-bit host (its comment says so); on an i386 kernel it would audit every
+# syscall of every process, this script's and the module's runs included, and flood auditd.
+NATIVE_32BIT_ONLY = {"no32bit": "-F arch=b32 -S all on a 32-bit kernel audits every syscall of every process"}
+MACHINE_32BIT = re.compile(r"\A(i[3-6]86|arm(?!64)\w*)\Z")
 
 
 def auditctl(*args):
@@ -120,9 +127,13 @@ def main():
 
 def work():
     kernel_before = listing()
-    out = {"presets": {}, "kernel_before": kernel_before}
+    native_32bit = bool(MACHINE_32BIT.match(os.uname()[4]))
+    out = {"presets": {}, "kernel_before": kernel_before, "left_out": {}}
     try:
         for name, path in sorted(sample_files().items()):
+            if native_32bit and name in NATIVE_32BIT_ONLY:
+                out["left_out"][name] = NATIVE_32BIT_ONLY[name]
+                continue
             text = read(path)
             if not any(is_rule(line) for line in text.split("\n")):
                 continue
