@@ -152,7 +152,7 @@ def main(argv):
         "pid": pid, "started": start_time(pid) if pid and " " not in pid else None,
     }
     show = run(["systemctl", "show", "-p", "LoadState,InvocationID,Result,ExecMainStartTimestampMonotonic",
-                 "audit-rules.service"])
+                "audit-rules.service"])
     out["audit_rules_service"] = dict(line.split("=", 1) for line in show["stdout"].splitlines() if "=" in line)
     out["audit_version"] = run(["auditctl", "-v"])["stdout"].split()[-1:] or [None]
     out["audit_version"] = out["audit_version"][0]
