@@ -89,10 +89,11 @@ def main(report_dir, expected_path, host, unreachable):
         if len(csv_rows) != 1 or (csv_rows[0]["host"], csv_rows[0]["killer_login_user"], csv_rows[0]["killer_comm"],
                                   csv_rows[0]["targets"], csv_rows[0]["killer_cmdline"], csv_rows[0]["arch"]) != want_csv:
             fail("%s: not in kill_report.csv as expected %r: %r" % (what, want_csv, csv_rows))
-        # Markdown and HTML: one row of the kill table (Time, Host, Signal, Result, Login user,
-        # User, Killer, Command line, Target, Target processes); probes have no Signal column
+        # Markdown and HTML: one row of the kill table (Time, Host, Signal, Syscall, Result, Login
+        # user, User, Killer, Command line, Target, Target processes); probes have no Signal column.
+        # The syscall is the kill(1) binary's, kill(2), in this machine's ABI.
         cells = [r["time"], host] + ([SIGNAL_NAMES[signal]] if signal else []) + [
-            "ok" if success == "true" else "EPERM", login or "(none)", user,
+            "kill (%s)" % os.uname().machine, "ok" if success == "true" else "EPERM", login or "(none)", user,
             "%s (pid %d)" % (visible(comm), r["killer"]["pid"])]
         tail = [str(target), "%s (%d)" % (visible(target_comm), target)]
         for name, table in (("md", md), ("html", page)):
