@@ -192,7 +192,7 @@ test-fleet: venv
 test-fleet-all: venv
 	@$(STAGE) --reset
 	@$(STAGE) "fleet scenarios (every image) and Molecule" 2.16 -- env $(FLEET_ANSIBLE) FLEET_MOLECULE=1 \
-	  FLEET_HOSTS="$$(. tests/fleet/images.sh && echo $$FLEET_HOSTS_ALL)" tests/fleet/run.sh $(ARGS)
+	  FLEET_PRESETS=all FLEET_SCENARIO_TIMEOUT=$${FLEET_SCENARIO_TIMEOUT:-3600} FLEET_HOSTS="$$(. tests/fleet/images.sh && echo $$FLEET_HOSTS_ALL)" tests/fleet/run.sh $(ARGS)
 	@$(STAGE) --summary
 
 bench-fleet: venv

@@ -5,9 +5,9 @@
 auditctl itself makes of each. Found out here, independently of the collection (its own list of
 directories, its own reading of the files), so that the scenario compares two implementations.
 
-    preset_reference.py --run
+    preset_reference.py --run [NAME ...]
 
-It empties the kernel's rule list for a while: it refuses to start without --run, and holds the
+With names (stig, ospp-v42, ...), only those samples; without, every one. It empties the kernel's rule list for a while: it refuses to start without --run, and holds the
 machine-wide test lock (/run/auditfleet-tests.lock, flock) while it works, so that it waits for
 (and never disturbs) a test of the collection running on the same machine.
 
@@ -113,24 +113,27 @@ def reference(text):
 
 
 def main():
-    if sys.argv[1:] != ["--run"]:
+    if sys.argv[1:2] != ["--run"]:
         sys.stderr.write(__doc__)
         return 2
+    wanted = set(sys.argv[2:])
     lock = os.open("/run/auditfleet-tests.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        return work()
+        return work(wanted)
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
 
 
-def work():
+def work(wanted):
     kernel_before = listing()
     native_32bit = bool(MACHINE_32BIT.match(os.uname()[4]))
     out = {"presets": {}, "kernel_before": kernel_before, "left_out": {}}
     try:
         for name, path in sorted(sample_files().items()):
+            if wanted and name not in wanted:
+                continue
             if native_32bit and name in NATIVE_32BIT_ONLY:
                 out["left_out"][name] = NATIVE_32BIT_ONLY[name]
                 continue
