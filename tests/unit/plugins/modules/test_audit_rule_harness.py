@@ -32,7 +32,19 @@ RULES_DIR = "/etc/audit/rules.d"
 AUDIT_FILES = ("/etc/audit/audit.rules", "/etc/audit/audit.rules.prev")
 AUDITCTL = liveaudit.AUDITCTL
 # (a child run by run_module_subprocess does not ask: under unshare, auditctl -s takes 8 s)
-REASON = None if os.environ.get("AUDITFLEET_HARNESS_CHILD") else liveaudit.audit_available()
+
+
+def _audit_reason():
+    """Why the live tests cannot run here, or None. Asked under the machine-wide test lock: a test
+    elsewhere that restarts auditd holds it until auditd is back, and would otherwise make every
+    test of this run skip ("auditd is not running")."""
+    if os.environ.get("AUDITFLEET_HARNESS_CHILD"):
+        return None
+    with audit_test_lock():
+        return liveaudit.audit_available()
+
+
+REASON = _audit_reason()
 
 HAVE_ANSIBLE = importlib.util.find_spec("ansible") is not None
 
