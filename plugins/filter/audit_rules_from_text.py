@@ -57,8 +57,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, rules_from_text)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import rules_from_text
 
 
 def audit_rules_from_text(text):

@@ -586,8 +586,8 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import AuditRuleError
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import RuleSetManager
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleset import RuleSetManager
 
 
 def argument_spec():

@@ -140,7 +140,7 @@ def _import_parser():
         root = os.path.dirname(top)
         if root not in sys.path:
             sys.path.append(root)
-    names = ("_auditlog", "_killreport", "_auditfacts", "_auditrules")
+    names = ("_auditlog", "_killreport", "_auditfacts", "_rulecheck")
     try:
         return [importlib.import_module("ansible_collections.auditfleet.auditd.plugins.module_utils." + name)
                 for name in names]
@@ -151,7 +151,7 @@ def _import_parser():
             "from a copy of the plugin file; this one is %s" % (exc, here))
 
 
-_auditlog, _killreport, _auditfacts, _auditrules = _import_parser()
+_auditlog, _killreport, _auditfacts, _rulecheck = _import_parser()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def parse_options(args):
             raise OptionError("audit_log: keys must be a non-empty list of rule keys, got %s %r"
                               % (_type_name(keys), keys))
         for key in keys:
-            problem = _auditrules.check_key(key)
+            problem = _rulecheck.check_key(key)
             if problem:
                 raise OptionError("audit_log: keys: %s" % problem)
     opts["keys"] = keys

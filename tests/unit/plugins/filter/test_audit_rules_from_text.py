@@ -11,8 +11,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.auditfleet.auditd.plugins.filter.audit_rules_from_text import (
     audit_rules_from_text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, parse_rule_line, rules_from_text, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line, rules_from_text
 from tests.lib import composedrules
 
 X86 = HostArch("x86_64", compat=True)

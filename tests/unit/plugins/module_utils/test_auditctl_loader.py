@@ -7,7 +7,8 @@ Debian 13 and upstream audit 4 ship it: a oneshot that does not stay active).
 import pytest
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import DEFAULT_RULES_DIR, Loader
+from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import Loader
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import DEFAULT_RULES_DIR
 
 
 class FakeModule(object):

@@ -10,11 +10,14 @@ import subprocess
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _rulecheck, _rulecontrols, _rulehost, _rulesdir
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_plan, parse_status
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, compat_from_config, compile_rules, managed_name, parse_rule_line,
-    render_file, sorted_rule_files, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch, compat_from_config
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
+    compile_rules, managed_name, render_file, sorted_rule_files)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line
 
 X86 = HostArch("x86_64", compat=True)
 X86_NO32 = HostArch("x86_64", compat=False)
@@ -175,9 +178,9 @@ def test_bad_keys(key, needle):
 
 
 def test_good_keys():
-    assert ar.check_key("k" * 31) is None
-    assert ar.check_key("\u00e9t\u00e9") is None
-    assert ar.check_key("kill_rule-1,a#b") is None
+    assert _rulecheck.check_key("k" * 31) is None
+    assert _rulecheck.check_key("\u00e9t\u00e9") is None
+    assert _rulecheck.check_key("kill_rule-1,a#b") is None
 
 
 @pytest.mark.parametrize("item, needle", [
@@ -354,7 +357,7 @@ def test_render_file_and_managed_header():
                     "changes are overwritten.\n-w /etc/passwd -p wa -k identity\n")
     assert managed_name(text) == "identity" and managed_name(text.encode()) == "identity"
     assert managed_name("-D\n") is None and managed_name(None) is None
-    assert ar.rule_file_name("x", 5) == "05-x.rules" and ar.rule_file_name("x", 50) == "50-x.rules"
+    assert _rulesdir.rule_file_name("x", 5) == "05-x.rules" and _rulesdir.rule_file_name("x", 50) == "50-x.rules"
 
 
 def test_rule_files_in_augenrules_order():
@@ -384,7 +387,7 @@ def test_compile_matches_the_real_augenrules_output():
                          universal_newlines=True, env=dict(os.environ, LC_ALL="C"), check=False)
     if res.returncode != 0 or "No change" not in res.stdout:
         pytest.skip("augenrules --check: %s" % res.stdout.strip())
-    from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import read_rules_dir
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import read_rules_dir
     lines = compile_rules(read_rules_dir("/etc/audit/rules.d"), "/etc/audit/rules.d")[0]
     with open("/etc/audit/audit.rules") as f:
         assert f.read() == "\n".join(lines) + "\n"
@@ -425,7 +428,7 @@ def test_unknown_compat_assumes_32bit_on_x86_64_only():
 
 def test_this_host():
     host = HostArch()
-    config = ar.read_kernel_config()
+    config = _rulehost.read_kernel_config()
     if host.machine == "x86_64" and config and "CONFIG_IA32_EMULATION=y" in config:
         assert host.compat is True and host.arches("auto") == ["b64", "b32"]
 
@@ -435,17 +438,18 @@ def test_this_host():
 SCRIPT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl  # noqa: F401 (imports)
-host = ar.HostArch("x86_64", compat=True)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _rulecheck, _rulehost, _rulemodel, _rulesdir, _ruletext
+# every file of the rule engine imports (the module imports _ruleset, which imports the rest)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _rulecontrols, _ruleset  # noqa: F401
+host = _rulehost.HostArch("x86_64", compat=True)
 items = json.loads(sys.argv[2])
-rules = ar.validate_rules(items, host)
+rules = _rulecheck.validate_rules(items, host)
 out = {"render": [r.render() for r in rules], "listing": [r.listing() for r in rules],
-       "file": ar.render_file("x", rules),
-       "parsed": [repr(ar.parse_rule_line(r.listing(), host).canon()) for r in rules]}
+       "file": _rulesdir.render_file("x", rules),
+       "parsed": [repr(_ruletext.parse_rule_line(r.listing(), host).canon()) for r in rules]}
 try:
-    ar.validate_rules([{"syscalls": ["kil"], "key": "k" * 40}], host)
-except ar.AuditRuleError as e:
+    _rulecheck.validate_rules([{"syscalls": ["kil"], "key": "k" * 40}], host)
+except _rulemodel.AuditRuleError as e:
     out["errors"] = e.result["errors"]
 # rule text, skip on this host (its paths, /proc/kallsyms read for a kernel said to be 4.18),
 # and the presets of its audit package
@@ -453,9 +457,9 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets
 text = ("-b 8192\n-a always,exit -F arch=b64 -S openat -F a2&0100 -C obj_uid!=auid -k t\n"
         "-a always,exit -F perm=x -F path=/usr/bin/su -k p\n-w /nonexistent_afut/x -p wa -k w\n"
         "-D\n-a always,exit -F arch=b64 -S kill -F key=k # c\n")
-parsed = ar.rules_from_text(text)
+parsed = _ruletext.rules_from_text(text)
 host.release = "4.18.0"
-rules, skipped = ar.validate_rule_set(
+rules, skipped = _rulecheck.validate_rule_set(
     parsed.items + [{"syscalls": ["pidfd_send_signal", "kill"], "key": "k6"}], host,
     inapplicable="skip", labels=parsed.labels + ["k6"], texts=parsed.texts + ["k6"])
 out["text"] = {"items": parsed.items, "controls": parsed.controls, "errors": parsed.errors,
@@ -491,8 +495,8 @@ def test_model_runs_the_same_on_every_target_python(python):
 def test_the_lock_is_never_loaded_with_the_rules():
     # -e 2 in the same auditctl -R as the rules would lock the host even when a rule is
     # rejected or missing afterwards: the lock is set on its own, after the proof
-    controls = ar.validate_controls({"immutable": True, "buffer_size": 8192})
-    rules = ar.validate_rules([{"syscalls": ["kill"], "key": "k"}], ar.HostArch())
+    controls = _rulecontrols.validate_controls({"immutable": True, "buffer_size": 8192})
+    rules = _rulecheck.validate_rules([{"syscalls": ["kill"], "key": "k"}], _rulehost.HostArch())
     load, lock = load_plan(controls, rules)
     assert [item.render() for item in load] == ["-b 8192"] + [r.render() for r in rules]
     assert [c.render() for c in lock] == ["-e 2"]

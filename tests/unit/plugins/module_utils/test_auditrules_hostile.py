@@ -12,10 +12,12 @@ import time
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command, _files
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, WatchRule, render_file, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import (
+    _auditctl, _command, _files, _rulecheck, _rulehost, _rulemodel, _rulesdir, _ruleset)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, WatchRule
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import render_file
 
 X86 = HostArch("x86_64", compat=True)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,8 +36,11 @@ def test_no_pattern_of_the_rule_engine_anchors_with_dollar():
     """`$` also matches before a final newline: 'x\\n' passed ^[a-z]+$. Every pattern of the
     engine anchors its end with \\Z (or is a prefix test)."""
     offenders = []
-    for rel in ("module_utils/_auditrules.py", "module_utils/_auditctl.py", "module_utils/_command.py",
-                "module_utils/_files.py", "modules/audit_rule.py"):
+    engine = sorted("module_utils/" + name for name in os.listdir(os.path.join(PLUGINS, "module_utils"))
+                    if name.startswith("_rule"))
+    assert len(engine) >= 7, engine
+    for rel in engine + ["module_utils/_auditctl.py", "module_utils/_command.py",
+                         "module_utils/_files.py", "modules/audit_rule.py"]:
         with open(os.path.join(PLUGINS, rel)) as f:
             for number, line in enumerate(f, 1):
                 for literal in re.findall(r"""re\.\w+\(\s*u?r?(["'])(.*?)\1""", line):
@@ -46,18 +51,18 @@ def test_no_pattern_of_the_rule_engine_anchors_with_dollar():
 
 @pytest.mark.parametrize("text", ["5\n", "0x10\n", "1000\n", "-1\n"])
 def test_numbers_are_matched_as_whole_strings(text):
-    with pytest.raises(ar._Invalid):
-        ar._parse_int(text, "a number")
+    with pytest.raises(_rulemodel._Invalid):
+        _rulemodel._parse_int(text, "a number")
 
 
 @pytest.mark.parametrize("bad", ["x\n", "x\r", "x\x00", "x\t", "\nx", "x\x1b", "x\x7f", "x\x85", "x\u2028"])
 def test_control_characters_are_named_and_shown_escaped(bad):
-    problem = ar.control_problem(bad)
+    problem = _rulemodel.control_problem(bad)
     assert problem.startswith(repr(bad)) and "control character" in problem
     assert repr(bad[1] if bad[0] == "x" else bad[0]) in problem
-    assert not ar._CONTROL_RE.search(problem)
-    assert ar.check_name("afar" + bad).startswith("name %r contains a control character" % ("afar" + bad))
-    assert ar.check_key("k" + bad).startswith("key %r contains a control character" % ("k" + bad))
+    assert not _rulemodel._CONTROL_RE.search(problem)
+    assert _rulecheck.check_name("afar" + bad).startswith("name %r contains a control character" % ("afar" + bad))
+    assert _rulecheck.check_key("k" + bad).startswith("key %r contains a control character" % ("k" + bad))
 
 
 def test_every_declared_string_is_checked_whole():
@@ -85,18 +90,18 @@ def test_rendering_refuses_a_line_that_would_split():
         render_file("x", [WatchRule("/etc/a\n-D", "wa")])
     assert "nothing was written" in e.value.msg and "'\\n'" in e.value.msg
     with pytest.raises(AuditRuleError):
-        ar.rule_file_name("x\n", 50)
+        _rulesdir.rule_file_name("x\n", 50)
 
 
 def test_file_names_with_other_digits_sort_without_crashing():
     # "²" is a digit to str.isdigit() but not to int(): ls -v order must not raise on it
-    assert ar.sorted_rule_files(["5\u00b20.rules", "10-a.rules", "9-b.rules"]) == [
+    assert _rulesdir.sorted_rule_files(["5\u00b20.rules", "10-a.rules", "9-b.rules"]) == [
         "5\u00b20.rules", "9-b.rules", "10-a.rules"]
 
 
 def test_own_file_pattern_and_status_keys_are_whole_strings():
     assert _auditctl.parse_status("enabled 1\nfoo\n 2\n") == {"enabled": 1}
-    assert ar.managed_name(ar.MANAGED_HEADER % "x" + "\n") == "x"
+    assert _rulesdir.managed_name(_rulesdir.MANAGED_HEADER % "x" + "\n") == "x"
 
 
 # ---- the command runner -----------------------------------------------------------------------
@@ -157,7 +162,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
         _files.read_regular(fifo)
     assert "a FIFO (named pipe), not a regular file" in e.value.msg and time.time() - started < 5
     with pytest.raises(AuditRuleError) as e:
-        _auditctl.read_rules_dir(str(tmp_path))
+        _rulesdir.read_rules_dir(str(tmp_path))
     assert fifo in e.value.msg and "FIFO" in e.value.msg
 
 
@@ -243,7 +248,7 @@ def test_the_lock_file_is_never_a_link(tmp_path):
     link = tmp_path / "lock"
     link.symlink_to(victim)
     with pytest.raises(AuditRuleError) as e:
-        with _auditctl.HostLock(path=str(link)):
+        with _ruleset.HostLock(path=str(link)):
             pass
     assert "cannot open the lock file" in e.value.msg and victim.read_text() == "victim\n"
 
@@ -251,4 +256,4 @@ def test_the_lock_file_is_never_a_link(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux /proc")
 def test_kernel_config_reads_refuse_special_files(tmp_path, monkeypatch):
     os.mkfifo(str(tmp_path / "config"))
-    assert ar._read_small(str(tmp_path / "config")) is None
+    assert _rulehost._read_small(str(tmp_path / "config")) is None

@@ -11,8 +11,13 @@ import tempfile
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    HostArch, parse_rule_line, render_file, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import render_file
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line
 from tests.lib import liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import REASON, auditctl_list, guarded_host
 

@@ -11,10 +11,11 @@ import os
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules as ar
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    AuditRuleError, HostArch, parse_rule_line, rules_from_text, validate_rule_set, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets, _rulehost, _rulemodel
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rule_set, validate_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line, rules_from_text
 from tests.lib import composedrules
 
 
@@ -292,13 +293,13 @@ def test_wrong_rules_are_errors_in_both_modes(line, needle):
     ("10", 10), ("-1", -1), ("-010", -8), ("4294967295", 4294967295),
 ])
 def test_numbers_are_read_as_auditctl_reads_them(text, value):
-    assert ar._parse_int(text, "") == value
+    assert _rulemodel._parse_int(text, "") == value
 
 
 @pytest.mark.parametrize("text, read", [("08", "0"), ("0x", "0"), ("12abc", "12"), ("-09", "-0"), ("1e3", "1")])
 def test_numbers_auditctl_would_cut_are_refused_and_say_how(text, read):
-    with pytest.raises(ar._Invalid) as e:
-        ar._parse_int(text, "a number")
+    with pytest.raises(_rulemodel._Invalid) as e:
+        _rulemodel._parse_int(text, "a number")
     assert "auditctl would read it as %s and ignore the rest" % int(read) in str(e.value)
 
 
@@ -354,7 +355,7 @@ def test_the_kill_set_on_a_current_kernel_has_all_six_in_both_abis():
 
 
 def test_a_syscall_an_old_kernel_lacks_is_left_out_with_a_note(monkeypatch):
-    monkeypatch.setattr(ar, "_kallsyms_syscalls", lambda names: set())
+    monkeypatch.setattr(_rulehost, "_kallsyms_syscalls", lambda names: set())
     host = x86(release="4.18.0-553.el8_10.x86_64")
     rules, skipped = validate_rule_set([KILL], host, inapplicable="skip")
     assert [r.render() for r in rules] == [
@@ -370,7 +371,7 @@ def test_a_syscall_an_old_kernel_lacks_is_left_out_with_a_note(monkeypatch):
 
 
 def test_a_backported_syscall_is_found_in_kallsyms(monkeypatch):
-    monkeypatch.setattr(ar, "_kallsyms_syscalls", lambda names: set(names))
+    monkeypatch.setattr(_rulehost, "_kallsyms_syscalls", lambda names: set(names))
     rules, skipped = validate_rule_set([KILL], x86(release="4.18.0-553.el8_10.x86_64"), inapplicable="skip")
     assert skipped == [] and len(rules[0].syscalls) == 6
 
@@ -386,7 +387,7 @@ def test_a_syscall_the_hosts_auditctl_lacks_is_left_out():
 
 def test_a_rule_is_never_left_without_syscalls(monkeypatch):
     """Left with none, a rule on the exit list would be on every syscall: it is left out."""
-    monkeypatch.setattr(ar, "_kallsyms_syscalls", lambda names: set())
+    monkeypatch.setattr(_rulehost, "_kallsyms_syscalls", lambda names: set())
     host = x86(release="4.9.0")
     rules, skipped = validate_rule_set(
         [{"syscalls": ["pidfd_send_signal", "openat2"], "key": "new"}, {"syscalls": ["kill"], "key": "old"}],
@@ -451,11 +452,11 @@ def test_kallsyms_is_read_line_by_line(tmp_path):
     p.write_text("ffffffff8137b8a0 T __x64_sys_kill\n0000000000000000 T __ia32_sys_pidfd_send_signal\n"
                  "ffffffff81000000 W __x64_sys_openat2\nffffffff81000001 t sys_rseq\n"
                  "ffffffff81000002 T __x64_sys_tkill_other\n")
-    assert ar._kallsyms_syscalls(["kill", "pidfd_send_signal", "openat2", "rseq", "tkill"], str(p)) == \
+    assert _rulehost._kallsyms_syscalls(["kill", "pidfd_send_signal", "openat2", "rseq", "tkill"], str(p)) == \
         set(["kill", "pidfd_send_signal", "rseq"])
-    assert ar._kallsyms_syscalls(["kill"], str(tmp_path / "none")) is None
+    assert _rulehost._kallsyms_syscalls(["kill"], str(tmp_path / "none")) is None
     os.mkfifo(str(tmp_path / "fifo"))
-    assert ar._kallsyms_syscalls(["kill"], str(tmp_path / "fifo")) is None
+    assert _rulehost._kallsyms_syscalls(["kill"], str(tmp_path / "fifo")) is None
 
 
 def test_kernel_versions():

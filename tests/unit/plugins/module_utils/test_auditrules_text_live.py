@@ -8,8 +8,11 @@ test lock; the kernel's list and rules.d are put back afterwards.
 """
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    HostArch, rules_from_text, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import rules_from_text
 from tests.lib import liveaudit
 from tests.unit.plugins.module_utils.test_auditrules_text import FORMS
 from tests.unit.plugins.modules.test_audit_rule_harness import (

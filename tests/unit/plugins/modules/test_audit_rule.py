@@ -14,10 +14,11 @@ import time
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _auditrules
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _rulehost, _ruleset
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import parse_events
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    HostArch, parse_rule_line, validate_rules)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line
 from tests.lib import liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import (
     AUDITCTL, RULES_DIR, HostState, auditctl_list, needs_ansible, needs_audit, run_module,
@@ -349,12 +350,12 @@ def test_without_kernel_audit_the_file_is_written_and_the_task_does_not_fail(hos
 
 
 def test_immutable_rules_write_the_file_load_nothing_and_ask_for_a_reboot(host, tmp_path, monkeypatch):
-    real = _auditctl.get_status
+    real = _ruleset.get_status
 
     def immutable_status(module, auditctl=None):
         return dict(real(module, auditctl), enabled=2, immutable=True)
 
-    monkeypatch.setattr(_auditctl, "get_status", immutable_status)
+    monkeypatch.setattr(_ruleset, "get_status", immutable_status)
     key = liveaudit.new_key("afar")
     args = kill_args(key, rules_dir=str(tmp_path))
     res = ok(run_module(args))
@@ -364,10 +365,10 @@ def test_immutable_rules_write_the_file_load_nothing_and_ask_for_a_reboot(host, 
     assert os.path.exists(res["path"]) and auditctl_list() == host.kernel
     again = ok(run_module(args))
     assert again["changed"] is False and again["reboot_required"] is True  # still pending
-    monkeypatch.setattr(_auditctl, "get_status", real)
+    monkeypatch.setattr(_ruleset, "get_status", real)
     loaded = ok(run_module(args))
     assert loaded["drift"] is True and loaded["loaded"] is True
-    monkeypatch.setattr(_auditctl, "get_status", immutable_status)
+    monkeypatch.setattr(_ruleset, "get_status", immutable_status)
     done = ok(run_module(args))
     assert done["changed"] is False and done["reboot_required"] is False and done["pending"] == []
     gone = ok(run_module({"name": args["name"], "state": "absent", "rules_dir": str(tmp_path)}))
@@ -377,7 +378,7 @@ def test_immutable_rules_write_the_file_load_nothing_and_ask_for_a_reboot(host, 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 kernel config names")
 def test_b32_is_refused_on_a_kernel_without_32bit_programs(host, tmp_path, monkeypatch):
-    monkeypatch.setattr(_auditrules, "read_kernel_config", lambda release=None: "# CONFIG_IA32_EMULATION is not set\n")
+    monkeypatch.setattr(_rulehost, "read_kernel_config", lambda release=None: "# CONFIG_IA32_EMULATION is not set\n")
     key = liveaudit.new_key("afar")
     res = run_module({"name": "afar-b32", "rules_dir": str(tmp_path), "reload": False,
                       "rules": [{"syscalls": ["kill"], "arch": "b32", "key": key}]})
@@ -393,7 +394,7 @@ def test_b32_is_refused_on_a_kernel_without_32bit_programs(host, tmp_path, monke
 def test_two_runs_on_one_host_do_not_interleave(host, tmp_path):
     args = {"name": "afar-lock", "rules_dir": str(tmp_path), "reload": False,
             "rules": [{"path": "/etc/passwd", "permissions": "wa"}]}
-    with _auditctl.HostLock():
+    with _ruleset.HostLock():
         proc = run_module_subprocess(args, cwd="/")
         time.sleep(2.0)
         waiting = proc.poll() is None and os.listdir(str(tmp_path)) == []
@@ -404,7 +405,7 @@ def test_two_runs_on_one_host_do_not_interleave(host, tmp_path):
 
 def test_validation_happens_before_the_lock_and_the_host(tmp_path):
     """A bad rule fails at once even while another run holds the lock."""
-    with _auditctl.HostLock():
+    with _ruleset.HostLock():
         res = run_module({"name": "afar-x", "rules_dir": str(tmp_path),
                           "rules": [{"syscalls": ["nosuchcall"], "key": "k"}]})
     assert res["failed"] is True and "'nosuchcall'" in res["msg"]

@@ -121,8 +121,8 @@ def test_bad_settings_name_the_setting_and_value(host, controls, words):
 
 
 def test_model_validates_like_the_module():
-    from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-        AuditRuleError, validate_controls)
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import validate_controls
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
     assert [c.render() for c in validate_controls({"failure_mode": "panic", "immutable": True})] == \
         ["-f 2", "-e 2"]
     assert validate_controls({"immutable": False}) == []

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _command, _rulesdir
 from tests.lib import liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import (
     AUDITCTL, RULES_DIR, HostState, needs_ansible, needs_audit, run_module, run_module_subprocess)
@@ -299,7 +299,7 @@ def _plant(path, age, uid=None):
 
 def test_stale_temp_files_of_the_module_are_removed_and_nothing_else(host, tmp_path):
     tmp = tempfile.gettempdir()
-    etc = os.path.dirname(_auditctl.AUDIT_RULES)
+    etc = os.path.dirname(_rulesdir.AUDIT_RULES)
     stale = [_plant(os.path.join(tmp, "auditfleet-rules-afar0001.rules"), 600),
              _plant(os.path.join(tmp, "auditfleet-restore-afar0002.rules"), 600),
              _plant(os.path.join(RULES_DIR, ".audit_rule-afar0003.tmp"), 600),

@@ -12,9 +12,10 @@ import os
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    HostArch, compile_rules, parse_rule_line)
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command, _ruleset
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import compile_rules
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line
 from tests.unit.plugins.modules.test_audit_rule_harness import needs_ansible, run_module
 
 pytestmark = [needs_ansible]
@@ -150,7 +151,8 @@ def fake(request, tmp_path, monkeypatch):
     audit_rules = str(tmp_path / "audit.rules")
     if request.param == "default_dir":
         monkeypatch.setattr(_auditctl, "DEFAULT_RULES_DIR", str(rules_dir))
-        monkeypatch.setattr(_auditctl, "AUDIT_RULES", audit_rules)
+        for module in (_auditctl, _ruleset):   # the loader and the engine name the boot file
+            monkeypatch.setattr(module, "AUDIT_RULES", audit_rules)
         (rules_dir / "10-base.rules").write_text("-D\n")
     audit = FakeAudit(str(rules_dir), audit_rules)
     monkeypatch.setattr(_command, "run", audit.run)

@@ -22,10 +22,9 @@ import tempfile
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditrules import (
-    compile_rules, parse_rule_lines, rules_from_text)
-from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import read_rules_dir
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _presets, _rulehost, _ruleset
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import compile_rules, read_rules_dir
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_lines, rules_from_text
 from tests.lib import composedrules, liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import (
     AUDITCTL, RULES_DIR, HostState, auditctl_list, needs_ansible, needs_audit, run_module)
@@ -320,9 +319,8 @@ def test_the_kill_set_watches_all_six_and_records_pidfd_send_signal(host):
 def test_on_an_older_kernel_pidfd_send_signal_is_left_out_with_a_note(host, monkeypatch):
     """This machine described as RHEL 8's kernel (4.18, no sys_pidfd_send_signal in kallsyms):
     the set loads with the five others in both ABIs, and says what it left out and why."""
-    from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditrules
-    monkeypatch.setattr(_auditrules.HostArch, "release", "4.18.0-553.el8_10.x86_64")
-    monkeypatch.setattr(_auditrules, "_kallsyms_syscalls", lambda names: set())
+    monkeypatch.setattr(_rulehost.HostArch, "release", "4.18.0-553.el8_10.x86_64")
+    monkeypatch.setattr(_rulehost, "_kallsyms_syscalls", lambda names: set())
     key = liveaudit.new_key("afrs")
     first = ok(run_module(kill_set(key)))
     assert [(s["arch"], s["syscalls"]) for s in first["skipped_rules"]] == [
@@ -340,14 +338,13 @@ def test_on_an_older_kernel_pidfd_send_signal_is_left_out_with_a_note(host, monk
 
 def test_a_syscall_the_hosts_auditctl_does_not_know_is_left_out(host, monkeypatch):
     """An auditctl whose table lacks rt_tgsigqueueinfo (as `ausyscall --dump` would show it)."""
-    from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl
-    real = _auditctl.auditctl_syscalls
+    real = _ruleset.auditctl_syscalls
 
     def older(module, h):
         tables = real(module, h)
         assert tables and "rt_tgsigqueueinfo" in tables["b64"]   # the real ausyscall was read
         return dict((arch, names - set(["rt_tgsigqueueinfo"])) for arch, names in tables.items())
-    monkeypatch.setattr(_auditctl, "auditctl_syscalls", older)
+    monkeypatch.setattr(_ruleset, "auditctl_syscalls", older)
     key = liveaudit.new_key("afrs")
     first = ok(run_module(kill_set(key)))
     assert [s["syscalls"] for s in first["skipped_rules"]] == [["rt_tgsigqueueinfo"]] * 2
