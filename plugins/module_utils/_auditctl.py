@@ -27,7 +27,8 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils import _command,
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
     AuditRuleError)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
-    AUDIT_RULES, DEFAULT_RULES_DIR, FILE_MODE, compile_rules, read_rules_dir, _read, _text)
+    AUDIT_RULES, DEFAULT_RULES_DIR, FILE_MODE, LOAD_ALL, LOAD_RULE_BY_RULE, compile_rules, load_kind, lock_of,
+    read_rules_dir, _LOCK_LINE, _read, _text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import (
     parse_rule_lines)
 
@@ -44,8 +45,6 @@ _STALE_TEMP = re.compile(r"(?:%s|%s)%s%s" % (
     re.escape(TEMP_PREFIX), re.escape(RESTORE_PREFIX), _MKSTEMP, re.escape(TEMP_SUFFIX)))
 _STALE_WRITE = re.compile(r"%s%s%s" % (re.escape(WRITE_PREFIX), _MKSTEMP, re.escape(WRITE_SUFFIX)))
 STALE_AFTER = 60
-# The kernel's audit lock: a compiled -e line that sets it is never loaded with the rules.
-_LOCK_LINE = re.compile(r"\A\s*-e\s+2\s*\Z", re.A)
 
 
 def _run(argv, data=None, timeout=None):
@@ -196,14 +195,6 @@ def load_plan(controls, rules):
     return settings + list(rules), lock
 
 
-def lock_of(lines):
-    """The argv tail of the compiled rules' lock line (["-e", "2"]), or None."""
-    for line in lines:
-        if _LOCK_LINE.match(line):
-            return line.split()
-    return None
-
-
 class Loader(object):
     """Loads the rules of a rules directory into the kernel, the way the platform does.
 
@@ -266,9 +257,10 @@ class Loader(object):
         """(lines, origins) of the compiled directory (see _auditrules.compile_rules)."""
         return compile_rules(read_rules_dir(self.rules_dir, replace), self.rules_dir)
 
-    def replaces_all(self, replace=None):
-        """Does a load replace every kernel rule (the compiled rules start with -D)?"""
-        return self.compile(replace)[0][1].strip() == "-D"
+    def method_of(self, kind):
+        """The method name of a load of this kind (_rulesdir.load_kind): the platform's full
+        method for a load of the whole directory, else auditctl."""
+        return self.full_method if kind == LOAD_ALL else "auditctl"
 
     def method_for(self, replace=None):
         lines = self.compile(replace)[0]
@@ -285,12 +277,12 @@ class Loader(object):
         -D); lock: the set's own lock Controls for that path."""
         started = time.time()
         lines, origins = self.compile()
-        if lines[1].strip() == "-D":
+        kind = load_kind(lines)
+        self.method = self.method_of(kind)
+        if kind != LOAD_RULE_BY_RULE:
             held = lock_of(lines)
-            self.method = self.full_method if held is None else "auditctl"
             result = self._load_all(lines, held)
         else:
-            self.method = "auditctl"
             result = self._load_rules(lines, add, delete)
             held = lock[0].render().split() if lock else None
         result["lock"] = held

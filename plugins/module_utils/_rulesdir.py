@@ -71,6 +71,8 @@ _AWK_D = re.compile(r"^\s*-D\s*\Z", re.A)
 _AWK_F = re.compile(r"^\s*-f", re.A)
 _AWK_B = re.compile(r"^\s*-b", re.A)
 _AWK_COMMENT = re.compile(r"^\s*#", re.A)
+# The kernel's audit lock: a compiled -e line that sets it is never loaded with the rules.
+_LOCK_LINE = re.compile(r"\A\s*-e\s+2\s*\Z", re.A)
 
 
 def compile_rules(files, source_dir):
@@ -149,3 +151,25 @@ def read_rules_dir(rules_dir, replace=None):
         if text is not None:
             out.append((name, text))
     return out
+
+
+# How a compiled directory loads (the Loader carries it out; _ruleplan predicts it).
+LOAD_ALL = "all"                    # it starts with -D: load the whole directory
+LOAD_ALL_UNLOCKED = "all-unlocked"  # -D and -e 2: the whole directory without its lock, lock after proof
+LOAD_RULE_BY_RULE = "rule-by-rule"  # no -D: delete the set's stale rules, add its missing ones
+
+
+def load_kind(lines):
+    """LOAD_ALL, LOAD_ALL_UNLOCKED or LOAD_RULE_BY_RULE for compiled LINES (compile_rules:
+    the line after the header is the last bare -D of the directory, or empty)."""
+    if lines[1].strip() != "-D":
+        return LOAD_RULE_BY_RULE
+    return LOAD_ALL_UNLOCKED if lock_of(lines) else LOAD_ALL
+
+
+def lock_of(lines):
+    """The argv tail of the compiled rules' lock line (["-e", "2"]), or None."""
+    for line in lines:
+        if _LOCK_LINE.match(line):
+            return line.split()
+    return None

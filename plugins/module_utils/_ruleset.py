@@ -22,16 +22,17 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import (
     INAPPLICABLE_CHOICES, check_name, validate_rule_set, _error_summary)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import (
-    control_overrides, validate_controls)
+    validate_controls)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import (
     HostArch)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
     AuditRuleError, control_problem)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleplan import (
+    DirSnapshot, KernelSnapshot, RuleSetSpec, outcome, plan_rule_set, prove)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
-    AUDIT_RULES, FILE_MODE, compile_rules, managed_name, read_rules_dir, render_file,
-    rule_file_name, _text)
+    AUDIT_RULES, FILE_MODE, managed_name, read_rules_dir, rule_file_name, _text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import (
-    parse_rule_line, parse_rule_lines, rules_from_text)
+    parse_rule_lines, rules_from_text)
 
 LOCK_PATH = "/run/auditfleet-audit_rule.lock"
 LOCK_TIMEOUT = 300
@@ -329,154 +330,83 @@ class RuleSetManager(object):
         with HostLock(create=not self.check_mode):
             return self._run_locked(declared, auditctl)
 
+    def _snapshot(self, auditctl):
+        """Read the rules directory and the kernel once: (DirSnapshot, KernelSnapshot)."""
+        own = self._own_files()
+        others = read_rules_dir(self.rules_dir, dict((n, None) for n in own))
+        modes = dict((n, (st.st_mode, st.st_uid, st.st_gid)) for n, st in self.own_stats.items())
+        directory = DirSnapshot(self.rules_dir, own, modes, others)
+        status = get_status(self.module, auditctl) if auditctl else {
+            "available": False, "immutable": False,
+            "message": "auditctl is not installed, so the kernel's rules cannot be read"}
+        listing = []
+        if status.get("available") and not status.get("timed_out"):
+            listing = list_rules(self.module, auditctl)
+        return directory, KernelSnapshot(status, listing)
+
     def _run_locked(self, declared, auditctl):
-        module = self.module
-        present = self.state == "present"
+        """Snapshot, plan, and (unless check mode) apply; the result is built from the plan."""
         if not self.check_mode:
             # this run holds the host lock: no other run is writing these
             stale = remove_stale_temp_files([self.rules_dir, os.path.dirname(AUDIT_RULES)])
             if stale:
                 self.warnings.append("removed %d temporary file(s) that an interrupted audit_rule "
                                      "run left: %s" % (len(stale), ", ".join(map(_files.show, stale))))
-        own = self._own_files()
-        current = own.get(self.file_name)
-        desired = render_file(self.name, declared, self.controls).encode("utf-8") if present else None
-        to_remove = sorted(n for n in own if n != self.file_name or not present)
-
-        if current is not None and managed_name(current) is None:
-            self.warnings.append("%s was not written by auditfleet.auditd; it is %s"
-                                 % (self.path, "replaced" if present else "removed"))
-
-        # rules of every other file in rules_dir: a duplicate there makes auditctl stop
-        others = read_rules_dir(self.rules_dir, dict((n, None) for n in own))
-        other_canon = {}
-        for fname, text in others:
-            for rule in parse_rule_lines(text.split("\n"), self.host):
-                other_canon.setdefault(rule.canon(), fname)
-        if present:
-            dups = [(r, other_canon[r.canon()]) for r in declared if r.canon() in other_canon]
-            if dups:
-                problems = ["%s is already in %s" % (r.listing(), os.path.join(self.rules_dir, f))
-                            for r, f in dups]
-                raise AuditRuleError(
-                    "the rule set repeats rules of other files, which auditctl refuses (Rule "
-                    "exists) and which would stop every later rule from loading: %s"
-                    % "; ".join(problems), errors=problems)
-
-        if present and self.controls:
-            lines, origins = compile_rules(
-                read_rules_dir(self.rules_dir, dict([(self.file_name, _text(desired))] +
-                                                    [(n, None) for n in own if n != self.file_name])),
-                self.rules_dir)
-            problems = control_overrides(self.controls, lines, origins, self.file_name,
-                                         self.rules_dir)
-            if problems:
-                raise AuditRuleError("; ".join(problems), errors=problems)
-
-        old_rules = []
-        for fname in sorted(own):
-            old_rules.extend(parse_rule_lines(_text(own[fname]).split("\n"), self.host))
-        declared_canon = set(r.canon() for r in declared)
-        stale_candidates = [r for r in old_rules
-                            if r.canon() not in declared_canon and r.canon() not in other_canon]
-
-        content_changed = (present and current != desired) or bool(
-            [n for n in to_remove if n in own])
-        attrs_changed = False
-        if present and current is not None and current == desired:
-            st = self.own_stats[self.file_name]
-            attrs_changed = (st.st_mode & 0o7777) != FILE_MODE or (
-                os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0))
-        file_changed = content_changed or attrs_changed
-
-        # the kernel
-        status = get_status(module, auditctl) if auditctl else {
-            "available": False, "immutable": False,
-            "message": "auditctl is not installed, so the kernel's rules cannot be read"}
-        if status.get("timed_out"):
-            raise AuditRuleError("%s; nothing was changed" % status["message"])
-        available, immutable = status["available"], status["immutable"]
-        kernel_before = list_rules(module, auditctl) if available else []
-        kernel_canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
-        missing_before = [r for r in declared if r.canon() not in kernel_canon]
-        if available:
-            missing_before += [c for c in self.controls if not c.satisfied(status)]
-        self.status_before = status
-        stale_before = [r for r in stale_candidates if r.canon() in kernel_canon]
-        if available and status.get("enabled") == 0:
-            self.warnings.append("kernel audit is disabled (auditctl -s: enabled 0): rules are "
-                                 "loaded but nothing is audited until it is enabled")
-        if available and status.get("pid") == 0:
-            self.warnings.append("auditd is not running (auditctl -s: pid 0): events go to the "
-                                 "kernel log only")
-
-        can_load = self.reload and available and not immutable
-        need_load = can_load and (content_changed or bool(missing_before) or bool(stale_before))
-        drift = need_load and not content_changed and bool(missing_before or stale_before)
-        loader = Loader(module, self.rules_dir, auditctl) if need_load else None
+        directory, kernel = self._snapshot(auditctl)
+        spec = RuleSetSpec(self.name, self.file_name, self.state, declared, self.controls,
+                           self.reload, self.check_mode)
+        plan = plan_rule_set(spec, directory, kernel, self.host, os.geteuid())
+        self.plan, self.spec = plan, spec
+        self.warnings.extend(plan.warnings)
+        self.status_before = kernel.status
+        available, need_load = kernel.available, plan.need_load
+        kernel_before = kernel.listing
+        loader = Loader(self.module, self.rules_dir, auditctl) if need_load else None
 
         result = {
-            "changed": file_changed or need_load,
+            "changed": plan.file_changed or need_load,
             "path": self.path,
             "rules": [r.render() for r in declared],
             "controls": [c.render() for c in self.controls],
             "loaded": False,
             "missing": [],
-            "drift": drift,
-            "reboot_required": False,
-            "pending": [],
+            "drift": plan.drift,
+            "reboot_required": plan.reboot_required,
+            "pending": plan.pending,
             "kernel_audit": available,
-            "load_method": loader.method if (loader and need_load) else None,
+            "load_method": loader.method_of(plan.load_kind) if loader else None,
             "backup_file": None,
             "rolled_back": False,
             "skipped_rules": self.skipped,
             "preset_file": self.preset_file,
         }
         if not available:
-            result["kernel_audit_message"] = status["message"]
-        if immutable:
-            pending = missing_before if present else stale_before
-            result["reboot_required"] = bool(pending) or content_changed
-            result["pending"] = [r.listing() for r in pending]
-            if result["reboot_required"]:
-                self.warnings.append(
-                    "audit rules are immutable (auditctl -s: enabled 2): %s; nothing was loaded, "
-                    "the change applies at the next boot (reboot to load it)"
-                    % ("the rule file was written" if content_changed and not self.check_mode
-                       else "the rule file would be written" if content_changed
-                       else "the rule file is already in place"))
-        if not available:
-            self.warnings.append("%s; the rule file %s but nothing is loaded" % (
-                status["message"], "would be written" if self.check_mode else "is written"))
+            result["kernel_audit_message"] = kernel.status["message"]
 
-        # predicted kernel after (check mode) for the diff
-        replace = {self.file_name: _text(desired) if present else None}
-        for n in to_remove:
-            replace[n] = None
-
-        diffs = self._file_diffs(own, current, desired, to_remove)
+        diffs = self._file_diffs(directory.own, plan.current, plan.desired, plan.to_remove)
 
         if self.check_mode:
-            kernel_after = kernel_before
-            if need_load:
-                kernel_after = self._predict(loader, replace, kernel_before, declared, stale_before)
             # check mode changes nothing: loaded/missing describe the kernel as it is
-            self._finish(result, declared, kernel_before, available, present, stale_candidates)
-            result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after, predicted=True)]
+            result.update(outcome(spec, kernel_before, self.status_before, available,
+                                  plan.stale_candidates, self.host))
+            result["diff"] = diffs + [self._kernel_diff(kernel_before, plan.predicted_kernel,
+                                                        predicted=True)]
             if self.controls:
                 predicted = dict(self.status_before)
                 if need_load:
                     predicted.update((c.status_key, c.value) for c in self.controls)
                 result["diff"].append(self._settings_diff(self.status_before, predicted, True))
-            if need_load:
-                result["load_method"] = loader.method_for(replace)
             return self._done(result)
+        return self._done(self._apply(plan, directory, kernel, loader, auditctl, result, diffs))
 
-        # ---- side effects from here on ----
+    def _apply(self, plan, directory, kernel, loader, auditctl, result, diffs):
+        """Carry the plan out: back up, write and remove files, load, prove against a fresh
+        auditctl -l (and -s), roll back on failure (AuditRuleError). Returns the result."""
+        spec, own, kernel_before = plan.spec, directory.own, kernel.listing
         snapshot = [_FileState(os.path.join(self.rules_dir, n)) for n in sorted(set(own) | {self.file_name})]
-        if loader and loader.touches_audit_rules and need_load:
+        if loader and loader.touches_audit_rules and plan.need_load:
             snapshot += [_FileState(AUDIT_RULES), _FileState(AUDIT_RULES + ".prev")]
-        if self.backup and content_changed:
+        if self.backup and plan.content_changed:
             for n in sorted(own):
                 try:
                     bak = _files.backup_copy(os.path.join(self.rules_dir, n), own[n], self.own_stats[n])
@@ -484,42 +414,27 @@ class RuleSetManager(object):
                     raise AuditRuleError(e.msg)
                 if n == self.file_name or result["backup_file"] is None:
                     result["backup_file"] = bak
-        if present and file_changed:
-            _write_atomic(self.path, desired, FILE_MODE, module=module)
-        for n in to_remove:
+        if spec.present and plan.file_changed:
+            _write_atomic(self.path, plan.desired, FILE_MODE, module=self.module)
+        for n in plan.to_remove:
             p = os.path.join(self.rules_dir, n)
             if os.path.lexists(p):
                 os.unlink(p)
 
         kernel_after = kernel_before
-        if need_load:
-            kernel_after = self._load_and_prove(loader, auditctl, declared, stale_candidates,
+        if plan.need_load:
+            kernel_after = self._load_and_prove(loader, auditctl, spec.rules, plan.stale_candidates,
                                                 snapshot, kernel_before, result, diffs)
-        self._finish(result, declared, kernel_after, available, present, stale_candidates,
-                     getattr(self, "status_after", None))
+        status_after = getattr(self, "status_after", None)
+        result.update(outcome(spec, kernel_after,
+                              status_after if status_after is not None else self.status_before,
+                              kernel.available, plan.stale_candidates, self.host))
         result["diff"] = diffs + [self._kernel_diff(kernel_before, kernel_after)]
         if self.controls:
-            result["diff"].append(self._settings_diff(self.status_before, getattr(
-                self, "status_after", None) or self.status_before))
-        return self._done(result)
+            result["diff"].append(self._settings_diff(self.status_before, status_after or self.status_before))
+        return result
 
     # ---- helpers ---------------------------------------------------------------------------
-
-    def _finish(self, result, declared, kernel_after, available, present, stale_candidates,
-                status_after=None):
-        canon = set(r.canon() for r in parse_rule_lines(kernel_after, self.host))
-        if present:
-            missing = [r for r in declared if r.canon() not in canon] if available else declared
-            status = status_after if status_after is not None else self.status_before
-            missing = missing + [c for c in self.controls if not (available and c.satisfied(status))]
-            result["missing"] = [r.listing() for r in missing]
-            result["loaded"] = available and not missing
-        else:
-            left = [r for r in stale_candidates if r.canon() in canon]
-            result["missing"] = []
-            result["loaded"] = available and not left
-            if left:
-                result["still_loaded"] = [r.listing() for r in left]
 
     def _done(self, result):
         result["msg"] = self._summary(result)
@@ -583,19 +498,6 @@ class RuleSetManager(object):
                     ", predicted" if predicted else ""),
                 "before": "".join("%s %s\n" % (k, before.get(k, "?")) for k in keys),
                 "after": "".join("%s %s\n" % (k, after.get(k, "?")) for k in keys)}
-
-    def _predict(self, loader, replace, kernel_before, declared, stale):
-        """The kernel list a load would give: the compiled directory when it starts with -D
-        (replaces everything), else the current list plus what is new, minus what goes."""
-        lines, origins = loader.compile(replace)
-        if lines[1].strip() == "-D":
-            return [r.listing() for r in parse_rule_lines(lines[2:], self.host)]
-        canon = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
-        gone = set(r.canon() for r in stale)
-        after = [line for line in kernel_before
-                 if parse_rule_line(line, self.host).canon() not in gone]
-        after += [r.listing() for r in declared if r.canon() not in canon]
-        return after
 
     def _load_and_prove(self, loader, auditctl, declared, stale_candidates, snapshot,
                         kernel_before, result, diffs):
@@ -672,20 +574,16 @@ class RuleSetManager(object):
         raise AuditRuleError(msg, **result)
 
     def _prove(self, auditctl, declared, stale_candidates):
-        """(kernel list, missing, left) after a load: the declared rules and settings not in
-        the kernel (the lock aside: it is set only after this proof), and rules of the set that
-        should be gone but are still loaded. Sets self.status_after when the set has controls."""
+        """(kernel list, missing, left) after a load (see _ruleplan.prove). Sets
+        self.status_after when the set has controls."""
         kernel = list_rules(self.module, auditctl)
-        canon = set(r.canon() for r in parse_rule_lines(kernel, self.host))
-        # with state=absent the declared rules are the ones to remove, not to find
-        missing = [r for r in declared if r.canon() not in canon] if self.state == "present" else []
+        status = {}
         if self.controls:
             self.status_after = get_status(self.module, auditctl)
             if self.status_after.get("timed_out"):
                 raise AuditRuleError(self.status_after["message"])
-            missing += [c for c in self.controls
-                        if c.flag != "-e" and not c.satisfied(self.status_after)]
-        left = [r for r in stale_candidates if r.canon() in canon]
+            status = self.status_after
+        missing, left = prove(self.spec, kernel, status, stale_candidates, self.host)
         return kernel, missing, left
 
     def _lock(self, auditctl, lock):
