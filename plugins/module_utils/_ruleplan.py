@@ -30,6 +30,7 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import
     render_file, sorted_rule_files, _text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line, parse_rule_lines
 
+
 class DirSnapshot(object):
     """The rules directory as read once: own {file name: bytes}, own_modes {file name: (mode,
     uid, gid)} of this set's files, and others [(file name, text)] of every other *.rules file
