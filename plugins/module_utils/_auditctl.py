@@ -254,7 +254,7 @@ class Loader(object):
         return self.default_dir
 
     def compile(self, replace=None):
-        """(lines, origins) of the compiled directory (see _auditrules.compile_rules)."""
+        """(lines, origins) of the compiled directory (see _rulesdir.compile_rules)."""
         return compile_rules(read_rules_dir(self.rules_dir, replace), self.rules_dir)
 
     def method_of(self, kind):
