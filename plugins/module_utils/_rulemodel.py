@@ -577,6 +577,50 @@ class SyscallRule(Rule):
         return args
 
 
+def _perm_key(canon):
+    """(key, all_syscalls) of an exit rule's canon that has a perm= field, else None: the canon
+    without its syscalls, and whether it was written without -S."""
+    if canon[0] != "a" or not any(f[0] == "perm" for f in canon[5]):
+        return None
+    return canon[:4] + canon[5:], canon[4] == "all"
+
+
+class CanonSet(object):
+    """The canonical forms of a rule list (the kernel's, mostly), for `canon in CanonSet`.
+
+    Exact match, with one exception: auditctl 4 loads an exit rule written without -S but with
+    perm= on the syscalls of that permission class only (`-F perm=x` without -S is listed as
+    `-S execve -F perm=x`; audit 3 lists `-S all`), from libaudit's tables of its version. Such
+    a rule matches a rule that differs from it only in its syscalls, in either direction; rules
+    written with explicit syscalls on both sides still match exactly."""
+
+    def __init__(self, rules=()):
+        self.exact = set()
+        self._perm_any = set()   # perm keys of every member that has perm=
+        self._perm_all = set()   # perm keys of members written without -S
+        for rule in rules:
+            self.add(rule.canon())
+
+    def add(self, canon):
+        self.exact.add(canon)
+        pk = _perm_key(canon)
+        if pk is not None:
+            self._perm_any.add(pk[0])
+            if pk[1]:
+                self._perm_all.add(pk[0])
+
+    def __contains__(self, canon):
+        if canon in self.exact:
+            return True
+        pk = _perm_key(canon)
+        if pk is None:
+            return False
+        return pk[0] in (self._perm_any if pk[1] else self._perm_all)
+
+    def __len__(self):
+        return len(self.exact)
+
+
 class RawRule(Rule):
     """A rule line this model does not understand; compared as whitespace-normalised text."""
 

@@ -24,7 +24,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import control_overrides
-from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, CanonSet
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
     FILE_MODE, LOAD_RULE_BY_RULE, compile_rules, load_kind, managed_name,
     render_file, sorted_rule_files, _text)
@@ -78,7 +78,7 @@ class KernelSnapshot(object):
 
     def canon(self, host):
         if self._canon is None:
-            self._canon = set(r.canon() for r in parse_rule_lines(self.listing, host))
+            self._canon = CanonSet(parse_rule_lines(self.listing, host))
         return self._canon
 
 
@@ -218,7 +218,7 @@ def predict_kernel(compiled, kernel, stale, declared, host):
     if load_kind(compiled) != LOAD_RULE_BY_RULE:
         return [r.listing() for r in parse_rule_lines(compiled[2:], host)]
     canon = kernel.canon(host)
-    gone = set(r.canon() for r in stale)
+    gone = CanonSet(stale)
     after = [line for line in kernel.listing if parse_rule_line(line, host).canon() not in gone]
     after += [r.listing() for r in declared if r.canon() not in canon]
     return after
@@ -226,7 +226,7 @@ def predict_kernel(compiled, kernel, stale, declared, host):
 
 def outcome(spec, kernel_listing, status, available, stale_candidates, host):
     """{loaded, missing[, still_loaded]} of the set against a kernel listing and status."""
-    canon = set(r.canon() for r in parse_rule_lines(kernel_listing, host))
+    canon = CanonSet(parse_rule_lines(kernel_listing, host))
     result = {}
     if spec.present:
         missing = [r for r in spec.rules if r.canon() not in canon] if available else list(spec.rules)
@@ -247,7 +247,7 @@ def prove(spec, kernel_listing, status, stale_candidates, host):
     aside: it is set only after this proof), and rules of the set that should be gone but are
     still loaded. Either one non-empty means the load failed and is rolled back. status is
     auditctl -s after the load (read only when the set has controls)."""
-    canon = set(r.canon() for r in parse_rule_lines(kernel_listing, host))
+    canon = CanonSet(parse_rule_lines(kernel_listing, host))
     # with state=absent the declared rules are the ones to remove, not to find
     missing = [r for r in spec.rules if r.canon() not in canon] if spec.present else []
     missing += [c for c in spec.controls if c.flag != "-e" and not c.satisfied(status)]

@@ -26,7 +26,7 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols im
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import (
     HostArch)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
-    AuditRuleError, control_problem)
+    AuditRuleError, CanonSet, control_problem)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleplan import (
     DirSnapshot, KernelSnapshot, RuleSetSpec, outcome, plan_rule_set, prove)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
@@ -501,7 +501,7 @@ class RuleSetManager(object):
 
     def _load_and_prove(self, loader, auditctl, declared, stale_candidates, snapshot,
                         kernel_before, result, diffs):
-        before = set(r.canon() for r in parse_rule_lines(kernel_before, self.host))
+        before = CanonSet(parse_rule_lines(kernel_before, self.host))
         unset = [c for c in self.controls if not c.satisfied(self.status_before)]
         add, own_lock = load_plan(unset, [r for r in declared if r.canon() not in before])
         load = loader.load(add=add, delete=[r for r in stale_candidates if r.canon() in before],

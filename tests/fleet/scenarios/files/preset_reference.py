@@ -7,9 +7,10 @@ directories, its own reading of the files), so that the scenario compares two im
 
     preset_reference.py --run [NAME ...]
 
-With names (stig, ospp-v42, ...), only those samples; without, every one. It empties the kernel's rule list for a while: it refuses to start without --run, and holds the
-machine-wide test lock (/run/auditfleet-tests.lock, flock) while it works, so that it waits for
-(and never disturbs) a test of the collection running on the same machine.
+With names (stig, ospp-v42, ...), only those samples; without, every one. It empties the
+kernel's rule list for a while: it refuses to start without --run, and holds the machine-wide
+test lock (/run/auditfleet-tests.lock, flock) while it works, so that it waits for (and never
+disturbs) a test of the collection running on the same machine.
 
 Prints one JSON object: {"presets": {name: {path, reference, failed, added, whole}}, "restored",
 "kernel_before", "left_out": {name: why}}, for every sample file (NN-name.rules) that holds

@@ -294,3 +294,59 @@ def test_the_directory_is_compiled_once_per_content(monkeypatch):
     k = kernel(listing(KILL, PASSWD))
     plan_rule_set(spec([KILL, PASSWD]), d, k, HOST)
     assert k._canon is not None and len(calls) == 2
+
+
+# ---- auditctl 4: rules written without -S but with perm= ---------------------------------------
+# auditctl 4.0.2 (Debian 13) loads `-F perm=x` without -S on the syscalls of that permission only
+# and lists them (`-S execve -F perm=x ...`); auditctl 3.0.9 lists `-S all`. These listing lines
+# are what auditctl -l printed on the fleet's Debian 13 host (audit 4.0.2) for 44-installers'
+# rules; before CanonSet the set was "missing" after every load there and was rolled back.
+
+PERM_X = "-a always,exit -F arch=b64 -F perm=x -F path=/usr/bin/dnf-3 -F key=software-installer"
+PERM_X_AUDIT4 = "-a always,exit -F arch=b64 -S execve -F perm=x -F path=/usr/bin/dnf-3 -F key=software-installer"
+PERM_WA_AUDIT4 = ("-a always,exit -F arch=b64 -S open,bind,truncate,ftruncate,rename,mkdir,rmdir,creat,link,"
+                  "unlink,symlink,chmod,fchmod,chown,fchown,lchown,mknod,acct,swapon,quotactl,setxattr,"
+                  "lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr,openat,mkdirat,mknodat,fchownat,"
+                  "unlinkat,renameat,linkat,symlinkat,fchmodat,fallocate,renameat2,openat2 -F perm=wa "
+                  "-F path=/etc/shadow -F key=afpl_wa")
+PERM_WA = "-a always,exit -F arch=b64 -F perm=wa -F path=/etc/shadow -F key=afpl_wa"
+
+
+def line_spec(*lines, **kw):
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import parse_rule_line
+    return RuleSetSpec("afpl", "50-afpl.rules", kw.get("state", "present"),
+                       [parse_rule_line(line, HOST) for line in lines], [])
+
+
+@pytest.mark.parametrize("declared, listed", [(PERM_X, PERM_X_AUDIT4), (PERM_WA, PERM_WA_AUDIT4),
+                                              (PERM_X, PERM_X.replace("-F perm", "-S all -F perm"))])
+def test_a_perm_rule_without_syscalls_is_found_as_auditctl_4_and_3_list_it(declared, listed):
+    s = line_spec(declared)
+    assert prove(s, [listed], UP, [], HOST) == ([], [])
+    assert outcome(s, [listed], UP, True, [], HOST) == {"missing": [], "loaded": True}
+    p = plan_rule_set(s, directory(), kernel([listed]), HOST)
+    assert p.missing_before == [] and p.drift is False
+
+
+def test_a_perm_rule_is_not_found_when_another_field_differs_or_syscalls_were_explicit():
+    # another path: missing
+    assert len(prove(line_spec(PERM_X), [PERM_X_AUDIT4.replace("dnf-3", "yum")], UP, [], HOST)[0]) == 1
+    # a rule written with -S matches only the same syscalls
+    explicit = "-a always,exit -F arch=b64 -S open -F perm=x -F path=/usr/bin/dnf-3 -F key=software-installer"
+    assert len(prove(line_spec(explicit), [PERM_X_AUDIT4], UP, [], HOST)[0]) == 1
+    # no perm=: exact only
+    nopermdecl = "-a always,exit -F arch=b64 -F path=/usr/bin/dnf-3 -F key=k"
+    assert len(prove(line_spec(nopermdecl), ["-a always,exit -F arch=b64 -S execve -F path=/usr/bin/dnf-3 -F key=k"],
+                     UP, [], HOST)[0]) == 1
+
+
+def test_a_removed_perm_rule_listed_by_auditctl_4_is_stale_and_gone_from_the_prediction():
+    s = line_spec(PERM_X, state="absent")
+    old = own_file("50-afpl.rules", [KILL])
+    d = DirSnapshot(DIR, {"50-afpl.rules": old["50-afpl.rules"].replace(
+        b"-a always,exit", (PERM_X + "\n-a always,exit").encode(), 1)}, {"50-afpl.rules": (0o100640, 0, 0)}, [BASE])
+    assert outcome(s, [PERM_X_AUDIT4], UP, True, line_spec(PERM_X).rules, HOST)["loaded"] is False
+    assert prove(s, [PERM_X_AUDIT4], UP, line_spec(PERM_X).rules, HOST)[1] != []
+    p = plan_rule_set(s, d, kernel([PERM_X_AUDIT4]), HOST)
+    assert p.need_load
+    assert all("dnf-3" not in line for line in (p.predicted_kernel or []))
