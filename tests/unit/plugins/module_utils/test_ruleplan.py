@@ -1,11 +1,13 @@
 """The rule-set plan (plugins/module_utils/_ruleplan.py), from hand-built snapshots.
 
-No root, no auditd, no file system: these tests run as an unprivileged user (the CI and
-NOTES-r3.md run them under `setpriv --reuid=65534`). What they decide is what the live module
+No root, no auditd, no file system: these tests run as an unprivileged user
+(test_the_plan_tests_pass_as_nobody runs them again in a child that dropped to uid 65534). What they decide is what the live module
 tests (tests/unit/plugins/modules/test_audit_rule*.py) see on the real kernel: drift, immutable,
 kernel audit not available, -D sets and sets without -D, removal, settings and their order,
 duplicates, and the proof after a load that decides a rollback.
 """
+import inspect
+import json
 import os
 
 import pytest
@@ -62,9 +64,48 @@ def kernel(lines=(), **status):
 
 
 def test_this_suite_runs_without_root_where_asked():
-    """The CI runs this file as nobody (uid 65534) to prove the plan needs no privilege."""
+    """Run as nobody (uid 65534) by the test below, to prove the plan needs no privilege."""
     if os.environ.get("AUDITFLEET_PLAN_AS_NOBODY"):
         assert os.geteuid() == 65534
+
+
+def test_the_plan_tests_pass_as_nobody():
+    """Every plan test of this file that takes no arguments, again in a child that dropped to
+    uid/gid 65534 with no groups (fork, so the child needs no access to the checkout or the
+    toolchain, which CI keeps under a mode-0700 directory): the plan needs no privilege."""
+    if os.geteuid() != 0:
+        pytest.skip("not root: this whole run already proves the plan needs no privilege")
+    names = [n for n, f in sorted(globals().items())
+             if n.startswith("test_") and callable(f) and not inspect.signature(f).parameters
+             and n not in ("test_the_plan_tests_pass_as_nobody", "test_this_suite_runs_without_root_where_asked")]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, run the tests, report, never return into pytest
+        code = 1
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            failed = []
+            for n in names:
+                try:
+                    globals()[n]()
+                except BaseException as e:  # noqa: B036 - a test's failure of any kind is reported
+                    failed.append("%s: %r" % (n, e))
+            os.write(w, json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "ran": len(names),
+                                    "failed": failed}).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, data
+    got = json.loads(data.decode())
+    assert (got["uid"], got["euid"]) == (65534, 65534)
+    assert got["failed"] == [] and got["ran"] == len(names) >= 25, got
 
 
 # ---- in place, first deployment, drift ---------------------------------------------------------
