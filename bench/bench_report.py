@@ -223,7 +223,7 @@ def in_process(hosts, kills):
     JSON: per step wall seconds, peak RSS during the step above the RSS before it, output size."""
     template = template_report()
     namespace = {}
-    exec(compile(STUB.split("class ActionModule")[0].replace(
+    exec(compile(STUB.split("class ActionModule", maxsplit=1)[0].replace(
         'with open(os.path.join(os.path.dirname(__file__), "template.json")) as f:\n    TEMPLATE = json.load(f)',
         "TEMPLATE = None"), "stub", "exec"), namespace)
     namespace["TEMPLATE"] = template

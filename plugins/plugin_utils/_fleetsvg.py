@@ -34,12 +34,12 @@ def _plural(count, word):
     return "%d %s%s" % (count, word, "" if count == 1 else "s")
 
 
-def _segments(bar, x, width, base, height, peak):
+def _segments(counts, x, width, base, height, peak):
     """The stacked rectangles of one bar, from the base up."""
     segments = []
     y = base
     for kind in KINDS:
-        value = bar[kind]
+        value = counts[kind]
         if not value:
             continue
         h = height * value / float(peak)
@@ -48,8 +48,8 @@ def _segments(bar, x, width, base, height, peak):
     return segments
 
 
-def _breakdown(bar):
-    parts = ["%d %s" % (bar[kind], KIND_NAMES[kind]) for kind in KINDS if bar[kind]]
+def _breakdown(counts):
+    parts = ["%d %s" % (counts[kind], KIND_NAMES[kind]) for kind in KINDS if counts[kind]]
     return ", ".join(parts)
 
 
@@ -66,15 +66,15 @@ def timeline_chart(timeline):
         base = y + height
         bars = []
         peak = row["peak"] or 1
-        for index, bar in enumerate(row["bars"]):
-            if not bar["total"]:
+        for index, counts in enumerate(row["bars"]):
+            if not counts["total"]:
                 continue
             bucket = timeline["buckets"][index]
             x = LABEL_W + index * step + (step - bar_w) / 2
             bars.append({
-                "segments": _segments(bar, x, bar_w, base, height - 4, peak),
+                "segments": _segments(counts, x, bar_w, base, height - 4, peak),
                 "title": "%s, %s to %s UTC: %s (%s)" % (
-                    row["label"], bucket["start"], bucket["end"], _plural(bar["total"], "kill"), _breakdown(bar)),
+                    row["label"], bucket["start"], bucket["end"], _plural(counts["total"], "kill"), _breakdown(counts)),
             })
         rows.append({"label": row["label"], "short": short(row["label"]), "y": y, "height": height, "base": base, "label_y": base - 6,
                      "peak": "max %d" % row["peak"], "total": row["total"], "bars": bars, "all": row["all"]})

@@ -235,13 +235,13 @@ def timeline(reports):
     stamped = [(s, r) for s, r in stamped if s is not None]
     if not stamped:
         return None
-    first = min(s for s, _ in stamped)
-    last = max(s for s, _ in stamped)
+    first = min(s for s, _report in stamped)
+    last = max(s for s, _report in stamped)
     seconds, name = bucket_size(first, last)
     start = first - first % seconds
     count = int((last - start) // seconds) + 1
     per_host = {}
-    everything = [_empty_bar() for _ in range(count)]
+    everything = [_empty_bar() for _index in range(count)]
     host_totals = {}
     for stamp, report in stamped:
         index = int((stamp - start) // seconds)
@@ -249,10 +249,10 @@ def timeline(reports):
         host = host_label(report)
         bars = per_host.get(host)
         if bars is None:
-            bars = per_host[host] = [_empty_bar() for _ in range(count)]
-        for bar in (everything[index], bars[index]):
-            bar[kind] += 1
-            bar["total"] += 1
+            bars = per_host[host] = [_empty_bar() for _index in range(count)]
+        for counts in (everything[index], bars[index]):
+            counts[kind] += 1
+            counts["total"] += 1
         _bump(host_totals, host)
     ranked = sorted(host_totals, key=lambda h: (-host_totals[h], h))
     shown = ranked[:TIMELINE_HOSTS]
@@ -260,15 +260,15 @@ def timeline(reports):
     rows.extend({"label": h, "total": host_totals[h], "bars": per_host[h], "all": False} for h in shown)
     rest = ranked[TIMELINE_HOSTS:]
     if rest:
-        others = [_empty_bar() for _ in range(count)]
+        others = [_empty_bar() for _index in range(count)]
         for host in rest:
-            for index, bar in enumerate(per_host[host]):
+            for index, counts in enumerate(per_host[host]):
                 for key in others[index]:
-                    others[index][key] += bar[key]
+                    others[index][key] += counts[key]
         rows.append({"label": "%d other hosts" % len(rest), "total": sum(host_totals[h] for h in rest),
                      "bars": others, "all": False})
     for row in rows:
-        row["peak"] = max(bar["total"] for bar in row["bars"])
+        row["peak"] = max(counts["total"] for counts in row["bars"])
     buckets = []
     for index in range(count):
         begin = start + index * seconds

@@ -153,6 +153,7 @@ build_one() {
   # small: a full one takes minutes to make under qemu-user and seconds more to unpack at boot.
   # MODULES=list and a hook that adds (and loads) only the modules the root fs needs.
   # force-unsafe-io: no fsync per file (the tree is packed into an image at the end anyway).
+  # shellcheck disable=SC2016  # the hooks' $1 is mmdebstrap's root directory, expanded by its hook shell
   if ! timeout 2400 mmdebstrap --variant=minbase --architectures="$IMG_ARCH" --include="$pkgs" \
       --dpkgopt=force-unsafe-io \
       --setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/etc/initramfs-tools/hooks"' \

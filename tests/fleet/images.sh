@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: build-image.sh and fleet.sh use what it sets
 # images.sh: the fleet's images, one per (Debian release, architecture). Sourced by
 # build-image.sh and fleet.sh; see tests/fleet/README.md.
 #

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side of 68-presets: does what audit_rule loaded for a preset match what auditctl
 itself loads of the same file on that host (preset_reference.py)?

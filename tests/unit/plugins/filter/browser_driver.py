@@ -55,7 +55,7 @@ def start(profile):
 
 def load(driver, path):
     driver.get("file://" + os.path.abspath(path))
-    for _ in range(100):
+    for _attempt in range(100):
         if driver.execute_script("return document.readyState") == "complete":
             break
         time.sleep(0.05)

@@ -211,7 +211,7 @@ def test_a_backup_name_cannot_be_guessed_and_keeps_mode_and_content(tmp_path):
     os.chmod(str(path), 0o640)
     st = os.stat(str(path))
     names = set()
-    for _ in range(3):
+    for _attempt in range(3):
         bak = _files.backup_copy(str(path), b"old\n", st)
         names.add(bak)
         assert re.match(r"\A%s\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d\.[a-z0-9_]{8}~\Z" % re.escape(str(path)), bak)

@@ -101,7 +101,7 @@ def test_the_plan_tests_pass_as_nobody():
     os.close(w)
     with os.fdopen(r, "rb") as f:
         data = f.read()
-    _, status = os.waitpid(pid, 0)
+    _pid, status = os.waitpid(pid, 0)
     assert status == 0, data
     got = json.loads(data.decode())
     assert (got["uid"], got["euid"]) == (65534, 65534)

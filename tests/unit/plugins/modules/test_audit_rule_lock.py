@@ -67,7 +67,7 @@ class FakeAudit(object):
         for n in names:
             with open(os.path.join(self.rules_dir, n)) as f:
                 files.append((n, f.read()))
-        lines, _ = compile_rules(files, self.rules_dir)
+        lines, _sources = compile_rules(files, self.rules_dir)
         with open(self.audit_rules, "w") as f:
             f.write("\n".join(lines) + "\n")
         if args == ["--load"]:
@@ -248,5 +248,5 @@ def test_the_rollback_never_locks_even_when_the_old_files_did(fake):
 def test_check_mode_predicts_the_lock_and_runs_nothing_that_changes(fake):
     res = run_module(rule_set(fake), check_mode=True, diff=True)
     assert not res.get("failed") and res["changed"] and res["load_method"] == "auditctl"
-    assert [argv[1:] for argv, _ in fake.commands] in ([["-s"], ["-l"]], [["-l"], ["-s"]])
+    assert [argv[1:] for argv, _result in fake.commands] in ([["-s"], ["-l"]], [["-l"], ["-s"]])
     assert not fake.locked and fake.rules == []
