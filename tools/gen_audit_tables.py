@@ -4,7 +4,9 @@ The parser and the rule validator must agree with what auditd and auditctl know,
 tables come from libaudit itself (Debian: python3-audit, run this with the system Python),
 or from `ausyscall --dump` per arch when the bindings are missing. Kernel syscall tables in
 the `.tbl` format (number, abi, name, ...) can be merged with --kernel-tbl ARCH=FILE to add
-syscalls newer than the installed libaudit.
+syscalls newer than the installed libaudit. What libaudit has no table for comes from the
+kernel's uapi headers (Debian: linux-libc-dev): the x32 syscall numbers (asm/unistd_x32.h)
+and the sub-calls of socketcall and ipc (linux/net.h, linux/ipc.h).
 
     /usr/bin/python3 tools/gen_audit_tables.py            # rewrite the module
     /usr/bin/python3 tools/gen_audit_tables.py --check    # exit 1 if it would change
@@ -84,6 +86,55 @@ for _n in range(32, 65):
     SIGNALS[_n] = "SIGRTMIN" if _n == 32 else ("SIGRTMAX" if _n == 64 else "SIGRTMIN+%d" % (_n - 32))
 
 
+# The uapi headers read, under --headers (the first path of each that exists).
+X32_HEADERS = ("x86_64-linux-gnu/asm/unistd_x32.h", "asm/unistd_x32.h")
+NET_HEADER = "linux/net.h"
+IPC_HEADER = "linux/ipc.h"
+# The ipc(2) sub-calls, as include/uapi/linux/ipc.h names them (libauparse's ipctab.h).
+IPC_NAMES = ("SEMOP", "SEMGET", "SEMCTL", "SEMTIMEDOP", "MSGSND", "MSGRCV", "MSGGET", "MSGCTL",
+             "SHMAT", "SHMDT", "SHMGET", "SHMCTL", "DIPC")
+
+
+def _header(headers, names):
+    for name in names:
+        path = os.path.join(headers, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read()
+    sys.exit("no %s under %s: install the kernel's uapi headers (Debian: linux-libc-dev) or "
+             "pass --headers" % (" or ".join(names), headers))
+
+
+def x32_syscalls(headers):
+    """x32 syscall number (without the 0x40000000 bit) -> name, from asm/unistd_x32.h."""
+    text = _header(headers, X32_HEADERS)
+    table = {}
+    for m in re.finditer(r"^#define __NR_(\w+) \(__X32_SYSCALL_BIT \+ (\d+)\)$", text, re.M):
+        table[int(m.group(2))] = m.group(1)
+    if not table:
+        sys.exit("no x32 syscall in the x32 header under %s" % headers)
+    return table
+
+
+def socketcalls(headers):
+    """socketcall(2) sub-call number -> name (SYS_CONNECT 3 -> connect), from linux/net.h."""
+    text = _header(headers, (NET_HEADER,))
+    return dict((int(m.group(2)), m.group(1).lower())
+                for m in re.finditer(r"^#define SYS_([A-Z0-9]+)\s+(\d+)\b", text, re.M))
+
+
+def ipc_calls(headers):
+    """ipc(2) sub-call number -> name (SHMAT 21 -> shmat), from linux/ipc.h."""
+    text = _header(headers, (IPC_HEADER,))
+    table = {}
+    for name in IPC_NAMES:
+        m = re.search(r"^#define %s\s+(\d+)\b" % name, text, re.M)
+        if m is None:
+            sys.exit("%s: no %s" % (IPC_HEADER, name))
+        table[int(m.group(1))] = name.lower()
+    return table
+
+
 def syscalls_from_bindings(audit, libname):
     machine = audit.audit_name_to_machine(libname)
     table = {}
@@ -158,9 +209,10 @@ def collect(args):
     except (OSError, subprocess.CalledProcessError):
         pass
     return {
-        "source": "%s (libaudit %s)" % (source, version),
+        "source": "%s (libaudit %s) and the kernel's uapi headers" % (source, version),
         "syscalls": syscalls, "record_types": record_types, "errnos": errnos,
-        "rule_fields": rule_fields,
+        "rule_fields": rule_fields, "x32": x32_syscalls(args.headers),
+        "socketcalls": socketcalls(args.headers), "ipc_calls": ipc_calls(args.headers),
     }
 
 
@@ -204,7 +256,13 @@ def render(data):
     parts += ["", "# syscall table name -> {number: name}", "SYSCALLS = {"]
     for table in sorted(data["syscalls"]):
         parts += _dict_lines("%r: " % table, data["syscalls"][table], 4)
-    parts += ["}", "", "# record type name -> number"]
+    parts += ["}", "", "# x32 syscall number (arch=c000003e, syscall= without its 0x40000000 bit) -> name"]
+    parts += _dict_lines("X32_SYSCALLS = ", data["x32"])
+    parts += ["", "# socketcall(2) sub-call (a0) -> name"]
+    parts += _dict_lines("SOCKETCALLS = ", data["socketcalls"])
+    parts += ["", "# ipc(2) sub-call (a0) -> name"]
+    parts += _dict_lines("IPC_CALLS = ", data["ipc_calls"])
+    parts += ["", "# record type name -> number"]
     parts += _dict_lines("RECORD_TYPES = ", data["record_types"])
     parts += ["", "# Linux errno number -> name"]
     parts += _dict_lines("ERRNOS = ", data["errnos"])
@@ -221,6 +279,8 @@ def main():
     parser.add_argument("--check", action="store_true", help="exit 1 if the module is out of date")
     parser.add_argument("--kernel-tbl", action="append", default=[], metavar="TABLE=FILE",
                         help="merge a kernel syscall .tbl file into a table (e.g. x86_64=syscall_64.tbl)")
+    parser.add_argument("--headers", default="/usr/include",
+                        help="where the kernel's uapi headers are (asm/unistd_x32.h, linux/net.h, linux/ipc.h)")
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args()
     text = render(collect(args))
