@@ -29,6 +29,7 @@ __metaclass__ = type
 import collections
 import glob
 import gzip
+import heapq
 import io
 import os
 import re
@@ -36,7 +37,7 @@ import sys
 import zlib
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import (
-    ARCHES, ERRNOS, RECORD_TYPES, SYSCALLS)
+    ARCHES, ERRNOS, IPC_CALLS, RECORD_TYPES, SOCKETCALLS, SYSCALLS, X32_SYSCALLS)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import iso_seconds, iso_utc
 
 BLOCK_SIZE = 1 << 20
@@ -63,10 +64,12 @@ MAX_INT_DIGITS = 20
 ENRICHED_SEP = "\x1d"
 UNSET_IDS = frozenset(("4294967295", "-1"))
 
-# msg=audit(SEC.MSEC:SERIAL) after an optional node= prefix: the form auditd writes.
-_HEADER = re.compile(r"(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?")
+# msg=audit(SEC.MSEC:SERIAL): after an optional node= prefix: the form auditd writes. The
+# colon may be missing: auditd 2.x wrote its own DAEMON records without it
+# ("type=DAEMON_CONFIG msg=audit(1490239800.477:34) config changed, auid=0 ...").
+_HEADER = re.compile(r"(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\):? ?")
 # Every line of a block: records fill the first four groups, other lines only the last.
-_LINE = re.compile(r"^(?:(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\): ?)?(.*)$", re.M)
+_LINE = re.compile(r"^(?:(?:node=(\S*) )?type=(\S+) msg=audit\(((\d+)\.\d+:\d+)\):? ?)?(.*)$", re.M)
 # Lines that went through syslog or the kernel ring buffer ("... audit: type=1400
 # audit(1.2:3): ...") are read by _loose_header, with whole words only (each tried from its
 # start, (?<!\S)): the word that holds "type=" (what comes before its first "type=" in
@@ -81,6 +84,7 @@ _FIELD = re.compile(r"""([^\s=]+)=("[^"]*"?|'[^']*'?|\{[^}]*\}?|\S*)|[^\s=]+""")
 # Hex digits, in pairs (checked by _is_hex: a repeated pair costs the regex engine far
 # more per character than a repeated character class).
 _HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+\Z")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]+")
 _SYSCALL_FIELDS = re.compile(r"(?:^| )arch=([0-9a-fA-F]+) syscall=(\d+)")
 _EXECVE_ARG = re.compile(r"a(\d{1,9})(?:\[(\d{1,9})\])?\Z")
 _UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d{1,20})\]\Z")
@@ -101,6 +105,11 @@ ID_FIELDS = frozenset((
     "igid", "obj_uid", "obj_gid", "inode_uid", "inode_gid", "new_gid", "id",
 ))
 INT_FIELDS = frozenset(("items", "exit", "argc", "sig"))
+# The records the kernel writes a rule's key into: SYSCALL (URINGOP for io_uring operations)
+# and the CONFIG_CHANGE records of rule changes. Their key= is the event's key (hex when the
+# rule has several, joined by 0x01). Other records may hold a key= of their own (an AVC on a
+# SysV IPC object names the object's key, key=1291864389): a value, not a rule key.
+KEY_RECORD_TYPES = frozenset(("SYSCALL", "URINGOP", "CONFIG_CHANGE"))
 NULL_VALUES = frozenset(("(null)", "(none)", "?"))
 
 
@@ -449,28 +458,47 @@ _TYPE_NAMES = dict((v, k) for k, v in RECORD_TYPES.items())
 
 
 def _normalise_type(name):
-    """Kernel ring-buffer lines give numbers (type=1400): use the name auditd would write."""
-    if _small_number(name) and name[0] != "-":
-        number = int(name)
+    """The name auditd gives a record type: kernel ring-buffer lines give numbers
+    (type=1400), and an auditd that did not know a type wrote UNKNOWN[N] (type=UNKNOWN[1327]
+    is a PROCTITLE): both become the type's name when the tables know it."""
+    if name in RECORD_TYPES:
+        return name
+    if (_small_number(name) and name[0] != "-") or _UNKNOWN_TYPE.match(name):
+        number = record_type_number(name)
         return _TYPE_NAMES.get(number, "UNKNOWN[%d]" % number)
     return name
 
 
-def ends_event(type_name):
-    """True when a record of this type is the last of its event.
+# The types that end an event as soon as they arrive, besides PROCTITLE and EOE, as
+# libauparse decides (common/common.c audit_is_last_record): messages from user space and
+# the daemon (AUDIT_USER, 1007-1299, 2100 and up) and AUDIT_KERNEL (2000).
+# - 1700-1999 (kernel anomalies and integrity) do not end an event: the kernel logs them
+#   with the current task's audit context (audit_log_start(audit_context(), ...)), so one
+#   raised inside a syscall (ANOM_PROMISCUOUS from an ioctl or netlink request, ANOM_LINK
+#   and ANOM_CREAT from open or link, INTEGRITY_* from exec, open or a securityfs write)
+#   takes the syscall's serial, and the SYSCALL, PATH, SOCKADDR, ... records of the same
+#   event follow it. The exception is ANOM_ABEND (1701): a core dump happens while a
+#   signal is delivered, after the syscall's context is finished, so it gets a serial of
+#   its own and stands alone.
+# - The NetLabel records 1406-1419 (MAC_UNLBL_ALLOW ... MAC_CALIPSO_DEL), which auparse
+#   ends at once, are logged with the audit context of the netlink request that changed
+#   the configuration, so they wait for that request's SYSCALL record as well.
+ANOM_ABEND = 1701
 
-    PROCTITLE is the last record the kernel writes for a syscall; EOE ends one explicitly.
-    User-space and daemon messages (1100-1299, 2100-2999), anomalies and integrity records
-    (1700-1999) and AUDIT_KERNEL (2000) stand alone. Kernel records below 1100 (LOGIN, for
-    example) are written inside a syscall's event, and 1300-1699 records belong to syscall
-    or SELinux/AppArmor events, so they wait for more records.
+
+def ends_event(type_name):
+    """True when a record of this type is the last of its event (see the notes above).
+
+    Kernel records (LOGIN, 1300-1999 but PROCTITLE and EOE, 2001-2099) are written inside
+    a syscall's event: they wait for more records.
     """
     if type_name in ("PROCTITLE", "EOE"):
         return True
     number = record_type_number(type_name)
     if number is None:
         return False
-    return 1100 <= number < 1300 or number >= 1700
+    return (number == 1005 or 1007 <= number < 1300 or number == 2000 or number >= 2100
+            or number == ANOM_ABEND)
 
 
 # ---------------------------------------------------------------------------------------
@@ -487,15 +515,29 @@ def unhex(value):
 
 
 def decode_keys(raw):
-    """A key= value -> list of keys (hex form holds several keys separated by 0x01)."""
+    """A key= value -> list of keys: "K", or hex (several keys separated by 0x01); (null)
+    and any other form are no key."""
     if raw is None or raw in NULL_VALUES or raw == "":
         return []
     if raw[0] == '"':
         raw = raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
         return [raw] if raw and raw != "(null)" else []
+    value = _unhex_key(raw)
+    if value is not raw:
+        return _unique(value.split("\x01"))
+    return []  # not a form the kernel writes a key in (nor one a key search finds)
+
+
+def _unhex_key(raw):
+    """An unquoted key= value decoded from hex, or RAW itself when it is not hex. As
+    libauparse reads it (au_unescape): the hex digits it starts with, when something else
+    follows them (key=65786563013634626974" from some kernels: "exec" 0x01 "64bit")."""
     if _is_hex(raw):
-        return _unique(unhex(raw).split("\x01"))
-    return [raw]
+        return unhex(raw)
+    m = _HEX_RUN.match(raw)
+    if m is not None and m.end() >= 2 and not m.end() & 1:
+        return unhex(m.group())
+    return raw
 
 
 def _unique(items):
@@ -523,6 +565,26 @@ def _strip_quotes(value):
     return value[1:]  # truncated: opening quote only
 
 
+def _trim(value):
+    """A bare value without the punctuation that old formats put after it, as libauparse
+    trims it: one ':', then one ',', then one "'", then one ')' at its end (not the ')' of
+    (none) or (null)). "(hostname=?, addr=?, terminal=pts/1 res=success)" gives "?" and
+    "success". A value that ends in "::" (an IPv6 address) keeps its colons."""
+    last = value[-1:]
+    if last == ":" and value[-2:] != "::":
+        value = value[:-1]
+        last = value[-1:]
+    if last == ",":
+        value = value[:-1]
+        last = value[-1:]
+    if last == "'":
+        value = value[:-1]
+        last = value[-1:]
+    if last == ")" and value != "(none)" and value != "(null)":
+        value = value[:-1]
+    return value
+
+
 def _decode_value(name, value):
     """One raw value (quotes included) -> decoded value; None for (null), (none) and ?."""
     first = value[:1]
@@ -533,11 +595,18 @@ def _decode_value(name, value):
         return value
     if first == "'":
         return _strip_quotes(value)
+    if first != "{" and value[-1:] in _TRIMMED:
+        value = _trim(value)
     if value in NULL_VALUES:
         return None
     if name in ESCAPED_FIELDS and _is_hex(value):
         return _decode_proctitle(value) if name == "proctitle" else unhex(value)
+    if name == "key":
+        return _unhex_key(value)
     return value
+
+
+_TRIMMED = frozenset(":,')")
 
 
 def _interpret_value(name, value):
@@ -574,28 +643,51 @@ def _pairs(text, stats=None):
     return pairs
 
 
-def parse_fields(text, interpret=False, stats=None):
+def _user_message(text):
+    """(start, end) of the text between msg=' and the last ' of TEXT (or its end), the
+    message of a user-space record, or None. The last quote, not the next: a value inside
+    may hold one (acct="system-property('xsl:vendor')/>")."""
+    pos = text.find("msg='")
+    while pos > 0 and text[pos - 1] != " ":
+        pos = text.find("msg='", pos + 5)
+    if pos < 0:
+        return None
+    close = text.rfind("'", pos + 5)
+    return pos + 5, (len(text) if close < 0 else close)
+
+
+def parse_fields(text, interpret=False, stats=None, nested=False):
     """name=value text -> dict of decoded values.
 
     Quoted values lose their quotes; hex values of escaped fields are decoded; (null),
     (none) and ? become None; proctitle becomes an argv list; a name that repeats keeps
-    its last value (old LOGIN records say "old auid=... new auid=..."). The msg='...' of
-    user-space records is flattened into the record without overriding the record's own
-    fields. With INTERPRET, id and counter fields become int (unset ids: None). The first
-    MAX_FIELDS fields are read (STATS, if given, counts the records cut short).
+    its last value (old LOGIN records say "old auid=... new auid=..."). Fields with an
+    empty value are left out, and bare values and names lose the punctuation of old
+    formats (_trim), as libauparse reads them. The msg='...' of user-space records is
+    flattened into the record without overriding the record's own fields (not again inside
+    it: NESTED). With INTERPRET, id and counter fields become int (unset ids: None). The
+    first MAX_FIELDS fields are read (STATS, if given, counts the records cut short).
     """
     fields = {}
-    nested = None
+    message = None if nested else _user_message(text)
+    if message is not None:
+        start, end = message
+        outer = text[:start - 5] + text[end + 1:]
+        message = text[start:end]
+        text = outer
     for name, value in _pairs(text, stats):
-        if name == "msg" and value[:1] == "'":
-            nested = _strip_quotes(value)
+        if not value:
             continue
+        if name[0] == "(":
+            name = name[1:]
+            if not name:
+                continue
         value = _decode_value(name, value)
         fields[name] = _interpret_value(name, value) if interpret else value
-    if nested is not None:
-        inner = parse_fields(nested, interpret, stats)
+    if message is not None:
+        inner = parse_fields(message, interpret, stats, True)
         if not inner:
-            fields["msg"] = nested
+            fields["msg"] = message
         for name, value in inner.items():
             if name not in fields:
                 fields[name] = value
@@ -715,7 +807,7 @@ def _token(token, cache, interpret):
             _remember(cache, interpret, token, pair)
         return pair
     first = value[:1]
-    if not sep or not name or first in ("'", "{") or (
+    if not sep or not name or not value or name[0] == "(" or first in ("'", "{") or (
             first == '"' and (len(value) < 2 or value[-1] != '"')):
         raise _NeedsTokenizer()
     value = _decode_value(name, value)
@@ -799,8 +891,26 @@ def _fields(type_name, raw, interpret, stats=None):
             argv = tuple(title)
             _PROCTITLE_CACHE.put(raw, argv)
         return {"proctitle": list(argv)}
+    elif type_name == "AVC" and raw[:4] == "avc:":
+        return _avc_fields(raw, interpret, stats)
     fields = _fast_fields(raw, interpret)
     return parse_fields(raw, interpret, stats) if fields is None else fields
+
+
+# An SELinux AVC record starts "avc:  denied  { read write } for  pid=...": the result and
+# the permissions have no names (libauparse calls them seresult and seperms).
+_AVC_HEAD = re.compile(r"avc:\s+(\S+)(?:\s+\{([^}]*)\})?")
+
+
+def _avc_fields(raw, interpret, stats):
+    m = _AVC_HEAD.match(raw)
+    rest = raw[m.end():]
+    fields = {"seresult": m.group(1)}
+    if m.group(2) is not None:
+        fields["seperms"] = ",".join(m.group(2).split())
+    more = _fast_fields(rest.strip(" "), interpret) if rest.strip(" ") else {}
+    fields.update(parse_fields(rest, interpret, stats) if more is None else more)
+    return fields
 
 
 def parse_enriched(text, shared=False):
@@ -841,8 +951,13 @@ def arch_name(code):
     return name
 
 
+# x86_64 programs of the x32 ABI run with arch=c000003e and this bit in their syscall number.
+X32_SYSCALL_BIT = 0x40000000
+
+
 def syscall_name(arch_code, number):
-    """Syscall name for arch= code and syscall= number, or the number as text if unknown."""
+    """Syscall name for arch= code and syscall= number, or the number as text if unknown.
+    An x86_64 number with the x32 bit (0x40000000) is named from the x32 table."""
     cached = _SYSCALL_NAMES.get((arch_code, number))
     if cached is not None:
         return cached
@@ -854,11 +969,33 @@ def syscall_name(arch_code, number):
         nr = int(number)
     except (TypeError, ValueError):
         return number
-    name = str(nr) if table is None else table.get(nr, str(nr))
+    if table is not None and nr & X32_SYSCALL_BIT and entry[1] == "x86_64" and nr > 0:
+        name = X32_SYSCALLS.get(nr & ~X32_SYSCALL_BIT, str(nr))
+    else:
+        name = str(nr) if table is None else table.get(nr, str(nr))
     if arch_code is None or len(arch_code) <= CACHED_CODE_MAX:
         if len(_SYSCALL_NAMES) >= NAME_CACHE_ENTRIES:
             _SYSCALL_NAMES.clear()
         _SYSCALL_NAMES[(arch_code, number)] = name
+    return name
+
+
+_SUBCALLS = {"socketcall": SOCKETCALLS, "ipc": IPC_CALLS}
+
+
+def full_syscall_name(arch_code, number, a0):
+    """syscall_name, with the sub-call of socketcall and ipc (32-bit ABIs multiplex their
+    socket and SysV IPC calls through them) named as libauparse names it, from a0:
+    socketcall(connect), ipc(shmat)."""
+    name = syscall_name(arch_code, number)
+    calls = _SUBCALLS.get(name)
+    if calls is not None and isinstance(a0, str) and 0 < len(a0) <= 16:
+        try:
+            call = calls.get(int(a0, 16))
+        except ValueError:
+            call = None
+        if call is not None:
+            return "%s(%s)" % (name, call)
     return name
 
 
@@ -915,7 +1052,21 @@ def record_parts(type_name, body, interpret=True, shared=False, stats=None):
         raw = raw.strip(" ")
     if type_name == "EXECVE":
         return _parse_execve(raw, interpret, stats), enriched
-    return (_fields(type_name, raw, interpret, stats) if raw else {}), enriched
+    if not raw:
+        return {}, enriched
+    fields = _fields(type_name, raw, interpret, stats)
+    if "key" in fields and type_name not in KEY_RECORD_TYPES:
+        # not a rule key (an AVC on a SysV IPC object names the object's key): its text
+        key = _raw_key(raw)
+        fields["key"] = None if key is None else _plain_value(key)
+    return fields, enriched
+
+
+def _plain_value(value):
+    """A raw value without its quotes, not decoded; None for (null), (none) and ?."""
+    if value[:1] in ('"', "'"):
+        return _strip_quotes(value)
+    return None if value in NULL_VALUES else value
 
 
 def _parse_execve(raw, interpret, stats=None):
@@ -952,7 +1103,7 @@ class _Open(object):
     text in them), "end" (the input ended first, so it may still grow: the facts module's
     cursor holds these back) or "idle" (GroupFeed.flush(): a followed log went idle while it
     was open)."""
-    __slots__ = ("node", "event_id", "sec", "records", "closed_by", "size")
+    __slots__ = ("node", "event_id", "sec", "records", "closed_by", "size", "seq")
 
     def __init__(self, node, event_id, sec):
         self.node = node
@@ -961,6 +1112,7 @@ class _Open(object):
         self.records = []
         self.closed_by = "record"
         self.size = 0  # bytes of text it holds (estimated by group_records)
+        self.seq = 0  # the order group_records opened it in
 
     def lines(self):
         """The event's records as log lines again (to keep them for a later read)."""
@@ -1043,10 +1195,11 @@ def _raw_key(body):
 
 
 def event_keys(records):
-    """Keys of an event from the raw key= fields of its records, in order, without repeats."""
+    """Keys of an event from the raw key= fields of its KEY_RECORD_TYPES records, in order,
+    without repeats."""
     keys = []
-    for _rtype, body in records:
-        if "key=" in body:
+    for rtype, body in records:
+        if rtype in KEY_RECORD_TYPES and "key=" in body:
             keys.extend(decode_keys(_raw_key(body)))
     return _unique(keys) if len(keys) > 1 else keys
 
@@ -1056,20 +1209,22 @@ def build_event(pending, interpret=True, stats=None):
     event_id = pending.event_id
     serial = event_id[event_id.rfind(":") + 1:]
     records, types, keys = [], [], []
-    syscall = None
+    syscall = seccomp = None
     for rtype, body in pending.records:
         fields, enriched = record_parts(rtype, body, interpret, stats=stats)
         record = {"type": rtype, "fields": fields, "enriched": enriched}
         if rtype == "SYSCALL":
             if syscall is None:
                 syscall = fields
+        elif rtype == "SECCOMP":
+            if seccomp is None:
+                seccomp = fields
         elif rtype == "EXECVE":
             record["argv"] = _execve_argv(fields)
         records.append(record)
         types.append(rtype)
-        raw_key = fields.get("key")
-        if raw_key and isinstance(raw_key, str):
-            keys.extend(raw_key.split("\x01"))
+        if rtype in KEY_RECORD_TYPES and "key" in fields:
+            keys.extend(decode_keys(_raw_key(body)))
     if keys:
         keys = _unique(keys)
     event = {
@@ -1089,13 +1244,18 @@ def build_event(pending, interpret=True, stats=None):
             exit_code = syscall.get("exit")
             success = syscall.get("success")
             event["arch"] = arch_name(code)
-            event["syscall"] = syscall_name(code, syscall.get("syscall"))
+            event["syscall"] = full_syscall_name(code, syscall.get("syscall"), syscall.get("a0"))
             event["success"] = None if success is None else success == "yes"
             event["exit"] = exit_code
             event["errno"] = errno_name(exit_code)
         else:
             event["arch"] = event["syscall"] = event["success"] = None
             event["exit"] = event["errno"] = None
+            if seccomp is not None:
+                # the syscall a seccomp filter acted on (the event has no SYSCALL record)
+                code = seccomp.get("arch")
+                event["arch"] = arch_name(code)
+                event["syscall"] = syscall_name(code, seccomp.get("syscall"))
     return event
 
 
@@ -1123,7 +1283,7 @@ def event_iso_time(event_id):
 def _loose_header(body):
     r"""The first "type=T audit(SEC.MSEC:SERIAL): " of a line that went through syslog or
     the kernel ring buffer, after an optional "node=N " word, as (node, type, event id,
-    seconds, end of the header), or None.
+    seconds, end of the header, start of the event id), or None.
 
     The same as searching for (?:node=(\S*) )?type=(\S+) (?:msg=)?audit\(...\): ? (the
     leftmost match: the first "type=" of its word, the first "node=" of the word before),
@@ -1143,7 +1303,7 @@ def _loose_header(body):
         named = before.find("node=")
         if named >= 0:
             node = before[named + 5:]
-    return node, m.group(3), m.group(4), m.group(5), m.end()
+    return node, m.group(3), m.group(4), m.group(5), m.end(), m.start(4)
 
 
 def _row_pieces(block):
@@ -1160,32 +1320,47 @@ def _row_pieces(block):
         pos = stop + 1
 
 
-_ENDS_CACHE = {}
+_TYPE_INFO = {}
 CACHED_TYPE_MAX = 64  # record type names are short; longer ones are not remembered
 
 
+def type_info(raw_type):
+    """(name, ends the event) of a record type as the log writes it (type=T)."""
+    info = _TYPE_INFO.get(raw_type)
+    if info is None:
+        name = _normalise_type(raw_type)
+        info = (name, ends_event(name))
+        if len(raw_type) <= CACHED_TYPE_MAX:
+            if len(_TYPE_INFO) >= NAME_CACHE_ENTRIES:
+                _TYPE_INFO.clear()
+            _TYPE_INFO[raw_type] = info
+    return info
+
+
 def ends_event_cached(type_name):
-    ends = _ENDS_CACHE.get(type_name)
-    if ends is None:
-        ends = ends_event(type_name)
-        if len(type_name) <= CACHED_TYPE_MAX:
-            if len(_ENDS_CACHE) >= NAME_CACHE_ENTRIES:
-                _ENDS_CACHE.clear()
-            _ENDS_CACHE[type_name] = ends
-    return ends
+    return type_info(type_name)[1]
 
 
 def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_OPEN_EVENTS,
                   max_open_bytes=MAX_OPEN_BYTES):
     """Text blocks -> complete record groups (_Open objects), in the order they complete.
 
+    An event closes at its last record (ends_event), or, as libauparse closes it, at the
+    first later record of any event whose second is EOE_TIMEOUT or more after its own
+    (closed_by "timeout"). An EOE that would start an event is dropped: it ends an event
+    already complete (auparse drops it too).
+
     At most MAX_OPEN events, holding at most MAX_OPEN_BYTES bytes of record text, are
     open at once: past either, the oldest are closed early (repaired.events_closed_early).
     """
     open_events = {}
     open_bytes = 0
-    ends_cache = _ENDS_CACHE
-    high = None  # newest second seen
+    info_cache = _TYPE_INFO
+    # (second, sequence, key) of every event opened, oldest second first: what a record
+    # of a later second closes is at the top. Entries of events already closed stay until
+    # they come up (or the heap is rebuilt from the open events).
+    heap = []
+    seq = 0
     last_sec = None
     lines = records = 0
     try:
@@ -1199,6 +1374,7 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                         pending.closed_by = "idle"
                         yield pending
                     open_events.clear()
+                    del heap[:]
                     open_bytes = 0
                 block.open = list(open_events.values())
                 yield None
@@ -1218,33 +1394,54 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                                 lines -= 1  # blank lines are not counted
                             continue
                         stats.repair("syslog_prefixed_records")
-                        node, rtype, event_id, sec, header_end = loose
-                        rtype = _normalise_type(rtype)
+                        node, rtype, event_id, sec, header_end = loose[:5]
                         body = body[header_end:]
                     key = node + " " + event_id if node else event_id
                     pending = open_events.get(key)
-                    if pending is None:
-                        if sec != last_sec or len(event_id) > 24:
+                    if sec != last_sec:
+                        if pending is None:
                             problem = _id_problem(event_id, sec)
                             if problem is not None:
                                 stats.skip(problem)
                                 continue
-                        if sec != last_sec:
-                            last_sec = sec
-                            now = int(sec)
-                            if high is None or now > high:
-                                high = now
-                                if open_events:
-                                    limit = now - eoe_timeout
-                                    expired = [k for k, p in open_events.items() if p.sec < limit]
-                                    for k in expired:
-                                        done = open_events.pop(k)
-                                        open_bytes -= done.size
-                                        done.closed_by = "timeout"
-                                        yield done
+                        last_sec = sec
+                        if heap and heap[0][0] <= int(sec) - eoe_timeout:
+                            limit = int(sec) - eoe_timeout
+                            expired = []
+                            while heap and heap[0][0] <= limit:
+                                _sec, number, old_key = heapq.heappop(heap)
+                                done = open_events.get(old_key)
+                                if done is not None and done.seq == number:
+                                    del open_events[old_key]
+                                    open_bytes -= done.size
+                                    done.closed_by = "timeout"
+                                    expired.append(done)
+                            expired.sort(key=_opened)  # in the order they were opened
+                            for done in expired:
+                                yield done
+                    elif pending is None and len(event_id) > 24:
+                        problem = _id_problem(event_id, sec)
+                        if problem is not None:
+                            stats.skip(problem)
+                            continue
+                    info = info_cache.get(rtype)
+                    if info is None:
+                        info = type_info(rtype)
+                    rtype, ends = info
+                    records += 1
+                    if pending is None:
+                        if rtype == "EOE":
+                            continue  # the end of an event complete already
                         pending = open_events[key] = _Open(node or None, event_id, int(sec))
+                        seq += 1
+                        pending.seq = seq
                         pending.size = 2 * len(key) * width
                         open_bytes += pending.size
+                        if not ends:
+                            heapq.heappush(heap, (pending.sec, seq, key))
+                            if len(heap) > 2 * len(open_events) + 64:  # mostly closed ones
+                                heap = [(p.sec, p.seq, k) for k, p in open_events.items()]
+                                heapq.heapify(heap)
                         if len(open_events) > max_open:
                             stats.repair("events_closed_early")
                             # the first key is the oldest event: dicts keep insertion order
@@ -1252,14 +1449,10 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                             open_bytes -= oldest.size
                             oldest.closed_by = "limit"
                             yield oldest
-                    records += 1
                     pending.records.append((rtype, body))
                     size = (len(body) + len(rtype)) * width
                     pending.size += size
                     open_bytes += size
-                    ends = ends_cache.get(rtype)
-                    if ends is None:
-                        ends = ends_event_cached(rtype)
                     if ends:
                         del open_events[key]
                         open_bytes -= pending.size
@@ -1279,6 +1472,10 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
     finally:
         stats.lines += lines
         stats.records += records
+
+
+def _opened(pending):
+    return pending.seq
 
 
 class _Pause(object):
@@ -1341,111 +1538,180 @@ def _key_needles(keys):
 
 # How far from a keyed record the other records of its event are looked for. The kernel
 # writes an event's records together; other events interleave only a little.
-KEYED_LOOKBACK = 1024
+KEYED_LOOKBACK = 4096
 KEYED_LOOKAHEAD = 1 << 18
 # node= prefix and record type come before msg=audit(...): how far into a line to look for it
 HEADER_SPAN = 320
+_STAMP = "audit("  # what both header forms hold before the event id
+# The header of every record line in auditd's own form (the header part of _LINE).
+_RECORD_LINE = re.compile(r"^(?:node=\S* )?type=\S+ msg=audit\(((\d+)\.\d+:\d+)\)", re.M)
 
 
-def _header_at(text, pos, tag, header):
-    """The header match of the line whose header holds TAG at POS, or None: the line must
-    start at most HEADER_SPAN characters before POS, and its header must end with that very
-    TAG (the same text deeper in a line, in a file name for example, is a value, not a
-    header). Bounded: it never scans a long line."""
+def _header_of_line(text, start, stop):
+    """The header of the line that starts at START, read from text[START:STOP] only, as
+    (node, raw type, event id, seconds, body start, id start), or None. A line in auditd's
+    own form, else one that went through syslog, as group_records reads them."""
+    m = _HEADER.match(text, start, stop)
+    if m is not None:
+        return m.group(1) or None, m.group(2), m.group(3), m.group(4), m.end(), m.start(3)
+    loose = _loose_header(text[start:stop])
+    if loose is None:
+        return None
+    node, rtype, event_id, sec, end, id_start = loose
+    return node or None, rtype, event_id, sec, start + end, start + id_start
+
+
+def _record_at(text, pos, tag, node):
+    """The record whose header holds TAG ("audit(ID)") at POS, if it is one of NODE's, as
+    (raw type, body, line start, line end), or None: the line must start at most HEADER_SPAN
+    characters before POS and its header's stamp must be that very TAG (the same text deeper
+    in a line, in a file name for example, is a value, not a header). Bounded: it never
+    scans a long line but to find its end."""
     newline = text.rfind("\n", max(pos - HEADER_SPAN, 0), pos)
     if newline < 0 and pos > HEADER_SPAN:
         return None
-    m = header(text, newline + 1, pos + len(tag) + 1)
-    if m is None or m.start(3) != pos + 10:  # 10: len("msg=audit(")
+    line_start = newline + 1
+    found = _header_of_line(text, line_start, pos + len(tag) + 2)
+    if found is None or found[5] != pos + len(_STAMP) or found[0] != node:
         return None
-    return m
+    line_end = text.find("\n", pos)
+    if line_end < 0:
+        line_end = len(text)
+    return found[1], text[found[4]:line_end], line_start, line_end
 
 
-def _records_before(previous, block, begin, tag, node, header):
-    """(type, body) of the records of event TAG written before its keyed record (AVC,
-    CONFIG_CHANGE, ...), up to KEYED_LOOKBACK characters back, into the previous block."""
-    low = begin - KEYED_LOOKBACK
-    spans = [(block, max(low, 0), begin)]
-    if low < 0 and previous:
-        spans.insert(0, (previous[low:], 0, -low))
+def _closes(text, start, stop, limit):
+    """True if a record line that starts in text[START:STOP] (START is a line start) is of
+    second LIMIT or later: in group_records, such a record closes the events of seconds up to
+    LIMIT - eoe_timeout that are still open. Lines in auditd's form are found in one pass of
+    a pattern; a line in syslog form is read only when one is there."""
+    if stop <= start:
+        return False
+    native = 0
+    for m in _RECORD_LINE.finditer(text, start, stop):
+        native += 1
+        sec = m.group(2)
+        if len(sec) <= 12 and int(sec) >= limit and _id_problem(m.group(1), sec) is None:
+            return True
+    if text.count(_STAMP, start, stop) <= native:  # every stamp is one of those headers
+        return False
+    pos = start
+    while pos < stop:
+        end = text.find("\n", pos, stop)
+        end = stop if end < 0 else end
+        if text.find(_STAMP, pos, end) >= 0 and _HEADER.match(text, pos, end) is None:
+            loose = _loose_header(text[pos:end])
+            if loose is not None:
+                sec = loose[3]
+                if len(sec) <= 12 and int(sec) >= limit and _id_problem(loose[2], sec) is None:
+                    return True
+        pos = end + 1
+    return False
+
+
+def _records_before(window, tag, node, limit):
+    """The records of the event TAG names (of NODE) that group_records puts in one group
+    with the record that follows WINDOW, as (type, body, line start in WINDOW): WINDOW is
+    the text of whole lines before that record's line, at most KEYED_LOOKBACK characters.
+    The records found are replayed as group_records reads them: a record that ends an event,
+    or a record of second LIMIT or later between two of them, ends a group, and an EOE does
+    not start one."""
     found = []
-    for text, start, stop in spans:
-        pos = text.find(tag, start, stop)
-        while pos >= 0:
-            m = _header_at(text, pos, tag, header)
-            if m is None or m.group(1) != node:
-                pos = text.find(tag, pos + len(tag), stop)
-                continue
-            line_end = text.find("\n", pos)
-            line_end = len(text) if line_end < 0 else line_end
-            found.append((m.group(2), text[m.end():line_end]))
-            pos = text.find(tag, line_end, stop)
-    return found
+    pos = window.find(tag)
+    while pos >= 0:
+        record = _record_at(window, pos, tag, node)
+        if record is None:
+            pos = window.find(tag, pos + len(tag))
+            continue
+        found.append(record)
+        pos = window.find(tag, record[3])
+    group = []
+    after = 0  # start of the line after the last record looked at
+    for raw_type, body, line_start, line_end in found:
+        if group and _closes(window, after, line_start, limit):
+            group = []
+        after = line_end + 1
+        name, ends = type_info(raw_type)
+        if not group and name == "EOE":
+            continue
+        group.append((name, body, line_start))
+        if ends:
+            group = []
+    if group and _closes(window, after, len(window), limit):
+        group = []
+    return group
 
 
-def keyed_groups(blocks, keys, stats):
+def keyed_groups(blocks, keys, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT):
     """Blocks -> complete record groups (_Open) of the events that carry one of KEYS.
 
     The fast path for key filters: each block is searched for the key at memory speed, and
     only the records of the events around each hit are read, instead of grouping every line.
-    An event's records are looked for up to KEYED_LOOKBACK characters before its keyed
-    record and up to KEYED_LOOKAHEAD after it (into the next block), until its last record
-    (PROCTITLE, EOE, ...). Lines outside keyed events are not looked at: `lines` and
-    `records` count only the lines of keyed events. Empty keys match nothing.
+    A hit is a rule key (key= of a KEY_RECORD_TYPES record). The records of its event are
+    looked for up to KEYED_LOOKBACK characters before it and up to KEYED_LOOKAHEAD after it
+    (into the next block), and grouped as group_records groups them: an event ends at its
+    last record (ends_event), or where a record of a second EOE_TIMEOUT or more after its
+    own comes between two of its records; an EOE does not start an event. Lines outside
+    keyed events are not looked at: `lines` and `records` count only the lines of keyed
+    events. Empty keys match nothing.
     """
     keys = [k for k in keys if k]
     needles = _key_needles(keys)
     wanted = frozenset(keys)
-    header = _HEADER.match
-    ends_cache = _ENDS_CACHE
-    previous = ""
-    carried = []  # events still waiting for their last record at the previous block's end
+    previous = ""  # the whole lines of the last KEYED_LOOKBACK characters of the last block
+    carried = []  # (event, tag, how much further to look) still waiting at a block's end
 
-    def follow(text, event, tag, start, limit):
+    def follow(text, event, tag, start, stop, claimed):
         """Append the records of EVENT found after START (the newline ending a line, -1 for
-        the start of TEXT) and before LIMIT; True once its last one is in. The next line is
-        tried first: an event's records are usually adjacent."""
-        records, node = event.records, event.node
+        the start of TEXT) and before STOP. Returns ("record", end) once its last record is
+        in, ("timeout", end) at a record of a later second that closes it, (None, end) if
+        neither came before STOP; END ends the line of the last record found (or is START).
+        The next line is tried first: an event's records are usually adjacent."""
+        records, node, limit = event.records, event.node, event.sec + eoe_timeout
         while True:
-            # the next line, where the event's next record usually is
             line_start = start + 1
-            pos = text.find(tag, line_start, line_start + HEADER_SPAN)
+            pos = text.find(tag, line_start, line_start + HEADER_SPAN + len(tag))
             if pos < 0 or text.rfind("\n", line_start, pos) >= 0:  # not in the next line
-                pos = text.find(tag, line_start, limit)
-            m = None
+                pos = text.find(tag, line_start, stop)
+            record = None
             while pos >= 0:
-                m = _header_at(text, pos, tag, header)
-                if m is not None and m.group(1) == node:
+                record = _record_at(text, pos, tag, node)
+                if record is not None:
                     break
-                pos = text.find(tag, pos + len(tag), limit)
-            if pos < 0:
-                return False
-            start = text.find("\n", pos)
-            if start < 0:
-                start = len(text)
-            rtype = m.group(2)
-            records.append((rtype, text[m.end():start]))
-            ends = ends_cache.get(rtype)
-            if ends is None:
-                ends = ends_event_cached(rtype)
+                pos = text.find(tag, pos + len(tag), stop)
+            if record is None:
+                return None, start
+            raw_type, body, begin, end = record
+            if _closes(text, line_start, begin, limit):
+                return "timeout", start
+            name, ends = type_info(raw_type)
+            records.append((name, body))
+            claimed.add(begin)
+            start = end
             if ends:
-                return True
-            if start >= limit:
-                return False
+                return "record", start
+
+    def finish(event, tag, start, text, claimed, complete, still_open, position, budget):
+        """Follow EVENT from START in TEXT, at most BUDGET characters further; file it as
+        complete or as still open at the end of TEXT."""
+        stop = min(len(text), start + 1 + budget)
+        how, end = follow(text, event, tag, start, stop, claimed)
+        if how is None and stop < len(text):
+            how = "timeout"  # looked as far as a key search looks
+        elif how is None and _closes(text, end + 1, len(text), event.sec + eoe_timeout):
+            how = "timeout"  # a later second came after its last record
+        if how is not None:
+            event.closed_by = how
+            complete.append((position, event))
+        else:
+            still_open.append((event, tag, budget - (stop - start - 1)))
 
     for block in blocks:
         complete = []  # (position of the keyed record, event)
-        still_open = []  # (event, tag, how much further to look)
-        done = set()
+        still_open = []
+        claimed = set()  # line starts of the records of this block already in a group
         for event, tag, budget in carried:
-            done.add((event.node, event.event_id))
-            if follow(block, event, tag, -1, budget):
-                complete.append((-1, event))
-            elif budget <= len(block):
-                event.closed_by = "timeout"  # looked as far as a key search looks
-                complete.append((-1, event))
-            else:
-                still_open.append((event, tag, budget - len(block)))
+            finish(event, tag, -1, block, claimed, complete, still_open, -1, budget)
         for needle in needles:
             quoted = needle[0] == "k"
             pos = block.find(needle)
@@ -1453,33 +1719,41 @@ def keyed_groups(blocks, keys, stats):
                 line_start = block.rfind("\n", 0, pos) + 1
                 line_end = block.find("\n", pos)
                 line_end = len(block) if line_end < 0 else line_end
-                m = header(block, line_start)
-                if m is not None:
-                    node, rtype, event_id = m.group(1, 2, 3)
-                    body = block[m.end():line_end]
+                found = None if line_start in claimed else _header_of_line(block, line_start, line_end)
+                if found is not None and pos >= found[4]:
+                    node, raw_type, event_id, sec, body_start, _id_start = found
+                    name, ends = type_info(raw_type)
+                    body = block[body_start:line_end]
                     end = pos + len(needle)
-                    if (node, event_id) not in done and (
+                    if name in KEY_RECORD_TYPES and (
                             # key="K" as a whole token, not the tail of another value
                             (block[pos - 1] == " " and (end == len(block) or block[end] in " \n\x1d"))
-                            if quoted else wanted.intersection(event_keys([(rtype, body)]))):
-                        done.add((node, event_id))
-                        problem = _id_problem(event_id, m.group(4))
+                            if quoted else wanted.intersection(event_keys([(name, body)]))):
+                        problem = _id_problem(event_id, sec)
                         if problem is not None:
                             stats.skip(problem)
                             pos = block.find(needle, line_end)
                             continue
-                        tag = "msg=audit(%s):" % event_id
-                        event = _Open(node, event_id, int(m.group(4)))
-                        event.records = _records_before(previous, block, line_start, tag, node, header)
-                        event.records.append((rtype, body))
-                        limit = line_end + KEYED_LOOKAHEAD
-                        if ends_event_cached(rtype) or follow(block, event, tag, line_end, limit):
-                            complete.append((line_start, event))
-                        elif limit <= len(block):
-                            event.closed_by = "timeout"
+                        tag = "%s%s)" % (_STAMP, event_id)
+                        event = _Open(node, event_id, int(sec))
+                        limit = event.sec + eoe_timeout
+                        if line_start >= KEYED_LOOKBACK:
+                            low = block.find("\n", line_start - KEYED_LOOKBACK, line_start) + 1
+                            before = _records_before(block[low:line_start], tag, node, limit)
+                            claimed.update(low + b for _n, _b, b in before)
+                        else:
+                            window = (previous + "\n" if previous else "") + block[:line_start]
+                            before = _records_before(window, tag, node, limit)
+                            offset = len(window) - line_start
+                            claimed.update(b - offset for _n, _b, b in before if b >= offset)
+                        event.records = [(n, b) for n, b, _s in before]
+                        event.records.append((name, body))
+                        claimed.add(line_start)
+                        if ends:
                             complete.append((line_start, event))
                         else:
-                            still_open.append((event, tag, limit - len(block)))
+                            finish(event, tag, line_end, block, claimed, complete, still_open,
+                                   line_start, KEYED_LOOKAHEAD)
                 pos = block.find(needle, line_end)
         complete.sort(key=lambda item: item[0])
         for _pos, event in complete:
@@ -1487,7 +1761,8 @@ def keyed_groups(blocks, keys, stats):
             stats.records += len(event.records)
             yield event
         carried = still_open
-        previous = block[-KEYED_LOOKBACK:]
+        cut = block.find("\n", len(block) - KEYED_LOOKBACK) if len(block) > KEYED_LOOKBACK else -1
+        previous = block[cut + 1:]
     for event, _tag, _budget in carried:
         event.closed_by = "end"
         stats.lines += len(event.records)
@@ -1500,7 +1775,7 @@ def complete_groups(source=None, keys=None, stats=None, paths=None,
     """Complete record groups (_Open) from a source, through the key fast path if KEYS."""
     blocks = iter_blocks(source, paths, stats)
     if keys:
-        return keyed_groups(blocks, keys, stats)
+        return keyed_groups(blocks, keys, stats, eoe_timeout)
     return group_records(blocks, stats, eoe_timeout)
 
 

@@ -50,9 +50,11 @@ def signal_name(number):
 
 
 def _name(enriched, key):
-    """A user name from the ENRICHED part; "unset" (no login uid) is no name."""
+    """A user name from the ENRICHED part, or None: "unset" (no login uid) is no name, and
+    neither is "unknown(1001)", what auditd writes for a uid it found no name for (the
+    number is in the report already; audit_facts looks the uid up again on the host)."""
     value = enriched.get(key)
-    if value is None or value in ("unset", "?", ""):
+    if value is None or value in ("unset", "?", "") or (value[:8] == "unknown(" and value[-1:] == ")"):
         return None
     return value
 

@@ -109,8 +109,10 @@ def test_late_record_after_timeout_is_a_separate_partial_event():
     lines = [syscall("1700000000.000", 1), syscall("1700000009.000", 2, key="(null)"),
              obj_pid("1700000000.000", 1), proctitle("1700000009.000", 2)]
     evs = events(lines)[0]
+    # the late OBJ_PID opens a group of its own, which the next record of a later second
+    # closes (as libauparse does), before event 2 ends
     assert [(ev["serial"], ev["types"]) for ev in evs] == [
-        (1, ["SYSCALL"]), (2, ["SYSCALL", "PROCTITLE"]), (1, ["OBJ_PID"])]
+        (1, ["SYSCALL"]), (1, ["OBJ_PID"]), (2, ["SYSCALL", "PROCTITLE"])]
 
 
 def test_eoe_ends_an_event_and_standalone_types_stand_alone():
@@ -238,14 +240,14 @@ def test_apparmor_avc_and_unknown_types():
     by_serial = dict((ev["serial"], ev) for ev in evs)
     assert by_serial[1]["records"][0]["fields"]["operation"] == "signal"
     assert by_serial[2]["records"][0]["fields"]["info"] == "same as current profile, skipping"
-    assert by_serial[3]["types"] == ["UNKNOWN[1334]"]
+    assert by_serial[3]["types"] == ["BPF"]  # an auditd that did not know 1334 wrote UNKNOWN[1334]
     assert by_serial[4]["records"][0]["enriched"]["SADDR"] == "{ fam=local path=/tmp/x y }"
 
 
 def test_broken_values_and_duplicates_do_not_raise():
     fields = parse_fields(" subj==/usr/sbin/ntpd (enforce) uid=0 uid=5 a=\"b\" lone= =x")
     assert fields["subj"] == "=/usr/sbin/ntpd" and fields["uid"] == "5"  # the last one wins
-    assert fields["a"] == "b" and fields["lone"] == ""
+    assert fields["a"] == "b" and "lone" not in fields  # an empty value: no field, as in auparse
 
 
 def test_execve_arguments_are_reassembled():
