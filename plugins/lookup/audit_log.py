@@ -40,7 +40,10 @@ options:
     description: Keep only events at or before this time (same forms as O(since)).
     type: raw
   rotated:
-    description: For each plain path (not a glob), also read its rotated files (C(PATH.1), C(PATH.2), ...), oldest first.
+    description:
+      - For each plain path (not a glob), also read its rotated files (C(PATH.1), C(PATH.2), ...), oldest first.
+      - Every numbered file is read, also past a gap in the numbering (a file removed by hand, C(num_logs) lowered);
+        the lookup warns and names the missing files.
     type: bool
     default: false
 notes:
@@ -87,6 +90,7 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
     expand_log_paths, parse_events, rotated_log_set)
@@ -95,6 +99,7 @@ from ansible_collections.auditfleet.auditd.plugins.plugin_utils._inputs import (
     str_list, time_option)
 
 NAME = "auditfleet.auditd.audit_log"
+display = Display()
 
 
 def resolve_paths(terms, rotated):
@@ -106,9 +111,14 @@ def resolve_paths(terms, rotated):
             if not found:
                 raise AnsibleLookupError("%s: no file matches %s" % (NAME, term))
         elif rotated:
-            found = rotated_log_set(term)
+            gaps = []
+            found = rotated_log_set(term, gaps)
             if not found:
                 raise AnsibleLookupError("%s: %s does not exist" % (NAME, term))
+            if gaps:
+                display.warning("%s: the rotated files of %s have a gap: %s missing (removed by hand, "
+                                "or num_logs lowered?); the files past it are read too, what was in the "
+                                "missing ones is not" % (NAME, term, ", ".join(gaps[:10]) + (" ..." if len(gaps) > 10 else "")))
         else:
             found = [term]
         for path in found:

@@ -91,3 +91,18 @@ def test_central_log_server_kills_count_under_their_nodes(tmp_path, lookup):
     md = kill_report_markdown(fleet)
     for node in nodes:
         assert "| %s | ok |" % node in md
+
+
+def test_a_gap_in_the_rotated_files_is_read_past_and_warned_about(tmp_path, lookup, monkeypatch):
+    import ansible_collections.auditfleet.auditd.plugins.lookup.audit_log as plugin
+    warnings = []
+    monkeypatch.setattr(plugin.display, "warning", warnings.append)
+    for serial, name in [(3, "audit.log"), (2, "audit.log.1"), (1, "audit.log.3")]:  # no .2
+        write(tmp_path / name, serial)
+    events = lookup.run([str(tmp_path / "audit.log")], {}, rotated=True)
+    assert [e["serial"] for e in events] == [1, 2, 3]
+    assert len(warnings) == 1 and "gap" in warnings[0] and str(tmp_path / "audit.log.2") in warnings[0]
+    # no gap, no warning
+    (tmp_path / "audit.log.3").rename(tmp_path / "audit.log.2")
+    assert [e["serial"] for e in lookup.run([str(tmp_path / "audit.log")], {}, rotated=True)] == [1, 2, 3]
+    assert len(warnings) == 1
