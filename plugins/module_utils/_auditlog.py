@@ -668,13 +668,28 @@ def parse_fields(text, interpret=False, stats=None, nested=False):
     it: NESTED). With INTERPRET, id and counter fields become int (unset ids: None). The
     first MAX_FIELDS fields are read (STATS, if given, counts the records cut short).
     """
-    fields = {}
     message = None if nested else _user_message(text)
     if message is not None:
         start, end = message
-        outer = text[:start - 5] + text[end + 1:]
-        message = text[start:end]
-        text = outer
+        outer = (text[:start - 5] + text[end + 1:]).strip(" ")
+        fields = (_fast_fields(outer, interpret) if outer else {})
+        if fields is None:
+            fields = _tokenized(outer, interpret, stats)
+        inner = _message_fields(text[start:end], interpret, stats)
+        if not inner:
+            fields["msg"] = text[start:end]
+        elif fields.keys() & inner.keys():
+            for name, value in inner.items():
+                if name not in fields:
+                    fields[name] = value
+        else:
+            fields.update(inner)
+        return fields
+    return _tokenized(text, interpret, stats)
+
+
+def _tokenized(text, interpret, stats):
+    fields = {}
     for name, value in _pairs(text, stats):
         if not value:
             continue
@@ -684,13 +699,22 @@ def parse_fields(text, interpret=False, stats=None, nested=False):
                 continue
         value = _decode_value(name, value)
         fields[name] = _interpret_value(name, value) if interpret else value
-    if message is not None:
-        inner = parse_fields(message, interpret, stats, True)
-        if not inner:
-            fields["msg"] = message
-        for name, value in inner.items():
-            if name not in fields:
-                fields[name] = value
+    return fields
+
+
+def _message_fields(message, interpret, stats):
+    """The fields of a user-space record's message (read-only: the cache's own dict).
+    Messages repeat: the same PAM stack, command, unit or terminal."""
+    memo = _MESSAGE_CACHE[interpret]
+    fields = memo.new.get(message)
+    if fields is None:
+        fields = memo.get(message)
+        if fields is None:
+            fields = _fast_fields(message, interpret)
+            if fields is None:
+                fields = _tokenized(message, interpret, stats)
+            if list not in set(map(type, fields.values())):
+                memo.put(message, fields)
     return fields
 
 
@@ -740,6 +764,12 @@ def _dict_cost(key, value):
     return 2 * len(key) + 160 * len(value) + 240
 
 
+def _record_cost(key, value):
+    # (type, body) key; the fields (per field a slot, a name and a value object, the value
+    # text); the enriched dict is the enriched cache's own
+    return 2 * (len(key[0]) + len(key[1])) + 160 * len(value[0]) + 320
+
+
 def _argv_cost(key, value):
     # hex key text; the tuple and one str per argument, plus the argument text (half the hex)
     return len(key) + (len(key) >> 1) + 64 * len(value) + 160
@@ -758,20 +788,17 @@ CACHED_TOKEN_MAX = 512        # longer tokens are not kept
 TAIL_CACHE_BYTES = 3 << 20    # per generation and interpretation mode
 PROCTITLE_CACHE_BYTES = 1 << 20
 ENRICHED_CACHE_BYTES = 1 << 20
+RECORD_CACHE_BYTES = 2 << 20  # per generation and interpretation mode
+MESSAGE_CACHE_BYTES = 1 << 20  # per generation and interpretation mode
 _TOKEN_CACHE = {False: {}, True: {}}   # plain dicts: looked up once per token, the hot path
 _TOKEN_USED = {False: 0, True: 0}      # estimated bytes in each
 _TAIL_CACHE = {False: _Memo(TAIL_CACHE_BYTES, _dict_cost), True: _Memo(TAIL_CACHE_BYTES, _dict_cost)}
 _PROCTITLE_CACHE = _Memo(PROCTITLE_CACHE_BYTES, _argv_cost)
 _ENRICHED_CACHE = _Memo(ENRICHED_CACHE_BYTES, _dict_cost)
+_MESSAGE_CACHE = {False: _Memo(MESSAGE_CACHE_BYTES, _dict_cost), True: _Memo(MESSAGE_CACHE_BYTES, _dict_cost)}
 # values unique to one record: caching them would only churn the cache
 UNCACHED_FIELDS = frozenset(("a0", "a1", "a2", "a3", "pid", "ppid", "opid", "inode"))
-CUT_BEFORE = {
-    "SYSCALL": " auid=", "OBJ_PID": " oauid=", "PATH": " dev=", "USER_ACCT": " uid=",
-    "USER_AUTH": " uid=", "USER_START": " uid=", "USER_END": " uid=", "USER_LOGIN": " uid=",
-    "USER_LOGOUT": " uid=", "USER_CMD": " uid=", "CRED_ACQ": " uid=", "CRED_DISP": " uid=",
-    "CRED_REFR": " uid=", "USER_ERR": " uid=", "USER_AVC": " uid=", "SERVICE_START": " uid=",
-    "SERVICE_STOP": " uid=", "CRYPTO_KEY_USER": " uid=", "USER_ROLE_CHANGE": " uid=",
-}
+CUT_BEFORE = {"SYSCALL": " auid=", "OBJ_PID": " oauid=", "PATH": " dev="}
 # The fixed start of a SYSCALL record (kernel/auditsc.c audit_log_exit), read in one match.
 # Numbers of more than 20 digits are not the kernel's: the record then goes to the tokenizer.
 _SYSCALL_HEAD = re.compile(
@@ -893,6 +920,8 @@ def _fields(type_name, raw, interpret, stats=None):
         return {"proctitle": list(argv)}
     elif type_name == "AVC" and raw[:4] == "avc:":
         return _avc_fields(raw, interpret, stats)
+    if "msg='" in raw:  # a user-space record: parse_fields reads its message (cached)
+        return parse_fields(raw, interpret, stats)
     fields = _fast_fields(raw, interpret)
     return parse_fields(raw, interpret, stats) if fields is None else fields
 
@@ -919,7 +948,9 @@ def parse_enriched(text, shared=False):
     The same text gives the same dict; with SHARED the cached dict itself is returned (the
     caller must not change it), otherwise a copy.
     """
-    cached = _ENRICHED_CACHE.get(text)
+    cached = _ENRICHED_CACHE.new.get(text)
+    if cached is None:
+        cached = _ENRICHED_CACHE.get(text)
     if cached is None:
         cached = {}
         for name, value in _pairs(text):
@@ -1036,6 +1067,14 @@ def _execve_argv(fields):
     return argv
 
 
+# Record types that repeat whole in a log (the same file, directory, address, command line),
+# kept whole in _RECORD_CACHE: every type but those that carry a value of their own event
+# (a pid, a serial, syscall arguments, a time), which are read in parts instead
+# (CUT_BEFORE: the part that repeats is kept), and PROCTITLE, which has a cache of its own.
+_NOT_KEPT_WHOLE = frozenset(("SYSCALL", "OBJ_PID", "PROCTITLE", "LOGIN", "SECCOMP", "TTY",
+                             "URINGOP", "ANOM_ABEND", "ANOM_PROMISCUOUS", "ANOM_LINK", "ANOM_CREAT"))
+
+
 def record_parts(type_name, body, interpret=True, shared=False, stats=None):
     """One record's body (the text after the header) -> (fields, enriched).
 
@@ -1043,11 +1082,41 @@ def record_parts(type_name, body, interpret=True, shared=False, stats=None):
     it); otherwise every record gets its own. STATS, if given, counts records cut at
     MAX_FIELDS fields.
     """
+    whole = _WHOLE.get(type_name, _UNSEEN)
+    if whole is _UNSEEN:
+        whole = _whole(type_name)
+    if whole is not None and whole.on:
+        memo = _RECORD_CACHE[interpret]
+        key = (type_name, body)
+        kept = memo.new.get(key)
+        if kept is None:
+            kept = memo.get(key)
+        whole.looked += 1
+        if kept is not None:
+            whole.found += 1
+            return dict(kept[0]), (kept[1] if shared else dict(kept[1]))
+        if whole.looked >= whole.WINDOW:
+            whole.review()
+        fields, enriched = _record_parts(type_name, body, interpret, stats)
+        if list not in set(map(type, fields.values())):  # lists are mutable: not kept
+            memo.put(key, (fields, enriched))
+            fields = dict(fields)
+        return fields, (enriched if shared else dict(enriched))
+    if whole is not None:
+        whole.skipped += 1
+        if whole.skipped >= whole.PAUSE:
+            whole.on, whole.skipped = True, 0  # look again: the log may have changed
+    fields, enriched = _record_parts(type_name, body, interpret, stats)
+    return fields, (enriched if shared else dict(enriched))
+
+
+def _record_parts(type_name, body, interpret, stats):
+    """record_parts, no record cache: the enriched dict is the enriched cache's own."""
     sep = body.find(ENRICHED_SEP)
     if sep >= 0:
-        raw, enriched = body[:sep], parse_enriched(body[sep + 1:], shared)
+        raw, enriched = body[:sep], parse_enriched(body[sep + 1:], True)
     else:
-        raw, enriched = body, {}
+        raw, enriched = body, _NO_NAMES
     if raw[:1] == " " or raw[-1:] == " ":
         raw = raw.strip(" ")
     if type_name == "EXECVE":
@@ -1057,9 +1126,49 @@ def record_parts(type_name, body, interpret=True, shared=False, stats=None):
     fields = _fields(type_name, raw, interpret, stats)
     if "key" in fields and type_name not in KEY_RECORD_TYPES:
         # not a rule key (an AVC on a SysV IPC object names the object's key): its text
-        key = _raw_key(raw)
-        fields["key"] = None if key is None else _plain_value(key)
+        key_text = _raw_key(raw)
+        fields["key"] = None if key_text is None else _plain_value(key_text)
     return fields, enriched
+
+
+_NO_NAMES = {}  # the enriched part of a RAW record (never changed: callers get copies)
+_RECORD_CACHE = {False: _Memo(RECORD_CACHE_BYTES, _record_cost), True: _Memo(RECORD_CACHE_BYTES, _record_cost)}
+_UNSEEN = object()
+
+
+class _Whole(object):
+    """Whether the records of one type are kept whole in _RECORD_CACHE: while at least
+    MIN_FOUND in WINDOW of those looked up are found there. A type whose records do not
+    repeat (PATH records of files all different) is not kept for the next PAUSE records,
+    then tried again."""
+    __slots__ = ("on", "looked", "found", "skipped")
+    WINDOW = 1024
+    PAUSE = 16384
+    MIN_FOUND = 128
+
+    def __init__(self):
+        self.on = True
+        self.looked = self.found = self.skipped = 0
+
+    def review(self):
+        if self.found < self.MIN_FOUND:
+            self.on = False
+        self.looked = self.found = 0
+
+
+def _whole(type_name):
+    """The _Whole of a type seen for the first time; None for the types never kept whole
+    (_NOT_KEPT_WHOLE, and user-space messages: they carry the pid of their sender)."""
+    whole = None if (type_name in _NOT_KEPT_WHOLE or type_name[:5] == "USER_"
+                     or len(type_name) > CACHED_TYPE_MAX) else _Whole()
+    if len(type_name) <= CACHED_TYPE_MAX:
+        if len(_WHOLE) >= NAME_CACHE_ENTRIES:
+            _WHOLE.clear()
+        _WHOLE[type_name] = whole
+    return whole
+
+
+_WHOLE = {}  # record type -> _Whole or None (types come from the log: bounded in _whole)
 
 
 def _plain_value(value):
@@ -1208,31 +1317,35 @@ def build_event(pending, interpret=True, stats=None):
     """A complete group of records -> the event dict the collection returns."""
     event_id = pending.event_id
     serial = event_id[event_id.rfind(":") + 1:]
-    records, types, keys = [], [], []
+    records, keys = [], []
+    types = [rtype for rtype, _body in pending.records]
     syscall = seccomp = None
+    parts = record_parts
+    append = records.append
     for rtype, body in pending.records:
-        fields, enriched = record_parts(rtype, body, interpret, stats=stats)
+        fields, enriched = parts(rtype, body, interpret, False, stats)
         record = {"type": rtype, "fields": fields, "enriched": enriched}
-        if rtype == "SYSCALL":
-            if syscall is None:
+        append(record)
+        if rtype in _EVENT_TYPES:
+            if rtype == "EXECVE":
+                record["argv"] = _execve_argv(fields)
+                continue
+            if rtype == "SECCOMP":
+                if seccomp is None:
+                    seccomp = fields
+                continue
+            if rtype == "SYSCALL" and syscall is None:
                 syscall = fields
-        elif rtype == "SECCOMP":
-            if seccomp is None:
-                seccomp = fields
-        elif rtype == "EXECVE":
-            record["argv"] = _execve_argv(fields)
-        records.append(record)
-        types.append(rtype)
-        if rtype in KEY_RECORD_TYPES and "key" in fields:
-            keys.extend(decode_keys(_raw_key(body)))
-    if keys:
+            if fields.get("key") is not None:  # a rule key (not key=(null))
+                keys.extend(decode_keys(_raw_key(body)))
+    if len(keys) > 1:
         keys = _unique(keys)
     event = {
         "event_id": event_id,
         "node": pending.node,
         "timestamp": event_time(event_id),
         "time": event_iso_time(event_id),
-        "serial": int(serial) if _small_number(serial) else serial,
+        "serial": int(serial) if len(serial) <= MAX_INT_DIGITS else serial,
         "keys": keys,
         "key": keys[0] if keys else None,
         "types": types,
@@ -1259,7 +1372,10 @@ def build_event(pending, interpret=True, stats=None):
     return event
 
 
-_ISO_CACHE = [None, None]
+# The record types build_event looks into: the key records, EXECVE, SECCOMP.
+_EVENT_TYPES = KEY_RECORD_TYPES | frozenset(("EXECVE", "SECCOMP"))
+_ISO_CACHE = {}  # seconds (text) -> their ISO time
+ISO_CACHE_ENTRIES = 4096
 
 
 def event_iso_time(event_id):
@@ -1267,17 +1383,21 @@ def event_iso_time(event_id):
     beyond the year 9999, which the parser does not hand out)."""
     dot = event_id.find(".")
     colon = event_id.find(":", dot)
-    sec_text = event_id[:dot]
-    if dot < 0 or colon < 0 or len(sec_text) > 12 or not sec_text.isdigit():
+    if dot < 0 or colon < 0:
         return iso_utc(event_time(event_id))
-    secs = int(sec_text)
-    if _ISO_CACHE[0] != secs:
+    sec_text = event_id[:dot]
+    text = _ISO_CACHE.get(sec_text)
+    if text is None:
+        if len(sec_text) > 12 or not sec_text.isdigit():
+            return iso_utc(event_time(event_id))
         try:
-            text = iso_seconds(secs)
+            text = iso_seconds(int(sec_text))
         except (OverflowError, ValueError):
             return None
-        _ISO_CACHE[0], _ISO_CACHE[1] = secs, text
-    return "%s.%sZ" % (_ISO_CACHE[1], event_id[dot + 1:colon])
+        if len(_ISO_CACHE) >= ISO_CACHE_ENTRIES:  # the seconds of a log go by
+            _ISO_CACHE.clear()
+        _ISO_CACHE[sec_text] = text
+    return "%s.%sZ" % (text, event_id[dot + 1:colon])
 
 
 def _loose_header(body):
@@ -1542,6 +1662,9 @@ KEYED_LOOKBACK = 4096
 KEYED_LOOKAHEAD = 1 << 18
 # node= prefix and record type come before msg=audit(...): how far into a line to look for it
 HEADER_SPAN = 320
+# The text the checks for records of a later second between an event's records may scan in
+# a block, in times its length (see _closes).
+CLOSING_CHECKS = 4
 _STAMP = "audit("  # what both header forms hold before the event id
 # The header of every record line in auditd's own form (the header part of _LINE).
 _RECORD_LINE = re.compile(r"^(?:node=\S* )?type=\S+ msg=audit\(((\d+)\.\d+:\d+)\)", re.M)
@@ -1580,12 +1703,20 @@ def _record_at(text, pos, tag, node):
     return found[1], text[found[4]:line_end], line_start, line_end
 
 
-def _closes(text, start, stop, limit):
+def _closes(text, start, stop, limit, budget):
     """True if a record line that starts in text[START:STOP] (START is a line start) is of
     second LIMIT or later: in group_records, such a record closes the events of seconds up to
     LIMIT - eoe_timeout that are still open. Lines in auditd's form are found in one pass of
-    a pattern; a line in syslog form is read only when one is there."""
+    a pattern; a line in syslog form is read only when one is there.
+
+    BUDGET (a one-item list) is what is left of the characters the checks of a block may
+    scan: each check is charged the text it looks at, and once the budget is spent the
+    checks answer False without looking (keyed_groups then stays linear in its input on a
+    log where many events keep their records far apart; no log auditd writes comes near)."""
     if stop <= start:
+        return False
+    budget[0] -= stop - start
+    if budget[0] < 0:
         return False
     native = 0
     for m in _RECORD_LINE.finditer(text, start, stop):
@@ -1594,6 +1725,9 @@ def _closes(text, start, stop, limit):
         if len(sec) <= 12 and int(sec) >= limit and _id_problem(m.group(1), sec) is None:
             return True
     if text.count(_STAMP, start, stop) <= native:  # every stamp is one of those headers
+        return False
+    budget[0] -= stop - start
+    if budget[0] < 0:
         return False
     pos = start
     while pos < stop:
@@ -1609,7 +1743,7 @@ def _closes(text, start, stop, limit):
     return False
 
 
-def _records_before(window, tag, node, limit):
+def _records_before(window, tag, node, limit, budget):
     """The records of the event TAG names (of NODE) that group_records puts in one group
     with the record that follows WINDOW, as (type, body, line start in WINDOW): WINDOW is
     the text of whole lines before that record's line, at most KEYED_LOOKBACK characters.
@@ -1628,7 +1762,7 @@ def _records_before(window, tag, node, limit):
     group = []
     after = 0  # start of the line after the last record looked at
     for raw_type, body, line_start, line_end in found:
-        if group and _closes(window, after, line_start, limit):
+        if group and _closes(window, after, line_start, limit, budget):
             group = []
         after = line_end + 1
         name, ends = type_info(raw_type)
@@ -1637,7 +1771,7 @@ def _records_before(window, tag, node, limit):
         group.append((name, body, line_start))
         if ends:
             group = []
-    if group and _closes(window, after, len(window), limit):
+    if group and _closes(window, after, len(window), limit, budget):
         group = []
     return group
 
@@ -1661,57 +1795,70 @@ def keyed_groups(blocks, keys, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT):
     previous = ""  # the whole lines of the last KEYED_LOOKBACK characters of the last block
     carried = []  # (event, tag, how much further to look) still waiting at a block's end
 
+    header = _HEADER.match
+    info_cache = _TYPE_INFO
+
     def follow(text, event, tag, start, stop, claimed):
         """Append the records of EVENT found after START (the newline ending a line, -1 for
         the start of TEXT) and before STOP. Returns ("record", end) once its last record is
         in, ("timeout", end) at a record of a later second that closes it, (None, end) if
         neither came before STOP; END ends the line of the last record found (or is START).
         The next line is tried first: an event's records are usually adjacent."""
-        records, node, limit = event.records, event.node, event.sec + eoe_timeout
+        records, node, limit, event_id = event.records, event.node, event.sec + eoe_timeout, event.event_id
         while True:
             line_start = start + 1
-            pos = text.find(tag, line_start, line_start + HEADER_SPAN + len(tag))
-            if pos < 0 or text.rfind("\n", line_start, pos) >= 0:  # not in the next line
+            # the next line, where the event's next record usually is: its header alone
+            m = header(text, line_start, min(stop, line_start + HEADER_SPAN + len(tag) + 2))
+            if m is not None and m.group(3) == event_id and (m.group(1) or None) == node:
+                end = text.find("\n", m.end())
+                if end < 0:
+                    end = len(text)
+                raw_type, body, begin = m.group(2), text[m.end():end], line_start
+            else:
                 pos = text.find(tag, line_start, stop)
-            record = None
-            while pos >= 0:
-                record = _record_at(text, pos, tag, node)
-                if record is not None:
-                    break
-                pos = text.find(tag, pos + len(tag), stop)
-            if record is None:
-                return None, start
-            raw_type, body, begin, end = record
-            if _closes(text, line_start, begin, limit):
-                return "timeout", start
-            name, ends = type_info(raw_type)
-            records.append((name, body))
+                record = None
+                while pos >= 0:
+                    record = _record_at(text, pos, tag, node)
+                    if record is not None:
+                        break
+                    pos = text.find(tag, pos + len(tag), stop)
+                if record is None:
+                    return None, start
+                raw_type, body, begin, end = record
+                if _closes(text, line_start, begin, limit, scan):
+                    return "timeout", start
+            info = info_cache.get(raw_type)
+            if info is None:
+                info = type_info(raw_type)
+            records.append((info[0], body))
             claimed.add(begin)
             start = end
-            if ends:
+            if info[1]:
                 return "record", start
 
-    def finish(event, tag, start, text, claimed, complete, still_open, position, budget):
-        """Follow EVENT from START in TEXT, at most BUDGET characters further; file it as
+    def finish(event, tag, start, text, claimed, complete, still_open, position, reach):
+        """Follow EVENT from START in TEXT, at most REACH characters further; file it as
         complete or as still open at the end of TEXT."""
-        stop = min(len(text), start + 1 + budget)
+        stop = min(len(text), start + 1 + reach)
         how, end = follow(text, event, tag, start, stop, claimed)
         if how is None and stop < len(text):
             how = "timeout"  # looked as far as a key search looks
-        elif how is None and _closes(text, end + 1, len(text), event.sec + eoe_timeout):
+        elif how is None and _closes(text, end + 1, len(text), event.sec + eoe_timeout, scan):
             how = "timeout"  # a later second came after its last record
         if how is not None:
             event.closed_by = how
             complete.append((position, event))
         else:
-            still_open.append((event, tag, budget - (stop - start - 1)))
+            still_open.append((event, tag, reach - (stop - start - 1)))
 
+    scan = [0]  # what the closing checks of a block may still scan (_closes)
     for block in blocks:
+        scan[0] = CLOSING_CHECKS * len(block) + KEYED_LOOKBACK
         complete = []  # (position of the keyed record, event)
         still_open = []
         claimed = set()  # line starts of the records of this block already in a group
-        for event, tag, budget in carried:
-            finish(event, tag, -1, block, claimed, complete, still_open, -1, budget)
+        for event, tag, reach in carried:
+            finish(event, tag, -1, block, claimed, complete, still_open, -1, reach)
         for needle in needles:
             quoted = needle[0] == "k"
             pos = block.find(needle)
@@ -1739,11 +1886,16 @@ def keyed_groups(blocks, keys, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT):
                         limit = event.sec + eoe_timeout
                         if line_start >= KEYED_LOOKBACK:
                             low = block.find("\n", line_start - KEYED_LOOKBACK, line_start) + 1
-                            before = _records_before(block[low:line_start], tag, node, limit)
-                            claimed.update(low + b for _n, _b, b in before)
+                            if block.find(tag, low, line_start) < 0:  # the usual case
+                                before = ()
+                            else:
+                                before = _records_before(block[low:line_start], tag, node, limit, scan)
+                                claimed.update(low + b for _n, _b, b in before)
+                        elif block.find(tag, 0, line_start) < 0 and previous.find(tag) < 0:
+                            before = ()
                         else:
                             window = (previous + "\n" if previous else "") + block[:line_start]
-                            before = _records_before(window, tag, node, limit)
+                            before = _records_before(window, tag, node, limit, scan)
                             offset = len(window) - line_start
                             claimed.update(b - offset for _n, _b, b in before if b >= offset)
                         event.records = [(n, b) for n, b, _s in before]
@@ -1763,7 +1915,7 @@ def keyed_groups(blocks, keys, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT):
         carried = still_open
         cut = block.find("\n", len(block) - KEYED_LOOKBACK) if len(block) > KEYED_LOOKBACK else -1
         previous = block[cut + 1:]
-    for event, _tag, _budget in carried:
+    for event, _tag, _reach in carried:
         event.closed_by = "end"
         stats.lines += len(event.records)
         stats.records += len(event.records)

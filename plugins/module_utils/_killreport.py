@@ -16,8 +16,8 @@ __metaclass__ = type
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import SIGNALS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import (
-    ParseStats, _Filter, _unique, arch_name, complete_groups, errno_name, event_iso_time, event_keys,
-    event_time, record_parts, syscall_name)
+    ParseStats, _Filter, _record_parts, arch_name, complete_groups, errno_name, event_iso_time,
+    event_keys, event_time, syscall_name)
 
 KILL_SYSCALLS = ("kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 _KILL_SET = frozenset(KILL_SYSCALLS)
@@ -223,24 +223,17 @@ def report_from_records(pending):
             title = body
     if syscall_body is None:
         return None
-    f, e = record_parts("SYSCALL", syscall_body, True, shared=True)
+    # (the parts of these types are never kept whole: _record_parts, the enriched dicts shared)
+    f, e = _record_parts("SYSCALL", syscall_body, True, None)
     syscall = syscall_name(f.get("arch"), f.get("syscall"))
     if syscall not in _KILL_SET:
         return None
-    targets = [_target(*record_parts("OBJ_PID", body, True, shared=True)) for body in objects]
-    argv = record_parts("PROCTITLE", title, True, shared=True)[0].get("proctitle") if title else None
-    return _report(pending.event_id, pending.node, event_time(pending.event_id),
-                   event_iso_time(pending.event_id), _keys(pending.records, f), syscall, f, e,
-                   targets, argv if isinstance(argv, list) else None)
-
-
-def _keys(records, syscall_fields):
-    """The event's keys: the SYSCALL record's (decoded already), then any other record's."""
-    own = syscall_fields.get("key")
-    keys = own.split("\x01") if own else []
-    if len(records) > 1:
-        keys.extend(event_keys([r for r in records if r[0] != "SYSCALL"]))
-    return _unique(keys)  # in order, each once: a dict, not a search of the list (linear)
+    targets = [_target(*_record_parts("OBJ_PID", body, True, None)) for body in objects]
+    argv = _record_parts("PROCTITLE", title, True, None)[0].get("proctitle") if title else None
+    event_id = pending.event_id
+    return _report(event_id, pending.node, event_time(event_id), event_iso_time(event_id),
+                   event_keys(pending.records), syscall, f, e, targets,
+                   argv if isinstance(argv, list) else None)
 
 
 def kill_reports(source=None, keys=None, since=None, until=None, stats=None, paths=None,

@@ -78,7 +78,19 @@ SHAPES = {
     "planted_tags_keyed": lambda n: (KILL % (0, 2)).replace(
         "comm=", "name=" + "msg=audit(1700000000.000:2):" * (n // 28) + " comm="),
     "tiny_fields": lambda n: HEADER + "f=1 " * (n // 4),
+    # the key search checks the lines between an event's records for a later second (issue
+    # 9): thousands of keyed events with their last record far away, other records between
+    "keyed_events_far_apart": lambda n: _far_apart(
+        n, 'type=CWD msg=audit(1700000000.500:9%d): cwd="/" ' + "x" * 40),
+    "keyed_events_far_apart_syslog": lambda n: _far_apart(
+        n, "Nov 1 host x: type=CWD audit(1700000000.500:9%d): cwd=1 audit(1.1:1): audit(1.1:1): xxxx"),
 }
+
+
+def _far_apart(n, between):
+    count = n // 3 // 160
+    return "\n".join([KILL % (i % 1000, i) for i in range(count)] + [between % i for i in range(count)]
+                     + [TITLE % (i % 1000, i) for i in range(count)])
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -291,8 +303,15 @@ def test_caches_hold_no_long_values():
     assert long_token not in _auditlog._TOKEN_CACHE[True]
     assert all(len(k) <= _auditlog.CACHED_TOKEN_MAX for k in _auditlog._TOKEN_CACHE[True])
     assert _auditlog._TOKEN_USED[True] <= _auditlog.TOKEN_CACHE_BYTES
-    for memo in (_auditlog._TAIL_CACHE[True], _auditlog._PROCTITLE_CACHE, _auditlog._ENRICHED_CACHE):
+    for memo in (_auditlog._TAIL_CACHE[True], _auditlog._PROCTITLE_CACHE, _auditlog._ENRICHED_CACHE,
+                 _auditlog._RECORD_CACHE[True], _auditlog._MESSAGE_CACHE[True]):
         assert memo.used <= memo.budget
+    long_message = "type=USER_CMD msg=audit(1700000000.000:2): pid=1 msg='cmd=%s'\n" % ("x" * 600000)
+    long_path = 'type=PATH msg=audit(1700000000.000:3): item=0 name="%s"\n' % ("y" * 600000)
+    list(parse_events(long_message + long_path))
+    for memo in (_auditlog._RECORD_CACHE[True], _auditlog._MESSAGE_CACHE[True]):
+        assert all(len(str(key)) < 100000 for key in list(memo.new) + list(memo.old))
+    assert len(_auditlog._ISO_CACHE) <= _auditlog.ISO_CACHE_ENTRIES
     unique_arches = ["type=SYSCALL msg=audit(1700000000.000:%d): arch=%s syscall=62 a=1\n" % (
         n, "c%07x" % n * 40) for n in range(300)]
     list(parse_events("".join(unique_arches)))
