@@ -150,17 +150,25 @@ def size_arg(text):
     return text
 
 
-def ensure_log(args):
+def format_list(text):
+    """--format raw,enriched -> ["raw", "enriched"]."""
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    if not formats or any(f not in ("raw", "enriched", "mixed") for f in formats):
+        raise argparse.ArgumentTypeError("bad format list %r (raw, enriched, mixed, comma-separated)" % text)
+    return formats
+
+
+def ensure_log(args, fmt):
     """The generated log for these arguments, made once and reused (bench/out/ is git-ignored)."""
     name = "audit-%s-%s-n%d-i%g-k%s-s%d.log" % (
-        args.size, args.format, args.nodes, args.interleave, args.key, args.seed)
+        args.size, fmt, args.nodes, args.interleave, args.key, args.seed)
     path = os.path.join(OUT, name)
     if os.path.exists(path):
         return path
     os.makedirs(OUT, exist_ok=True)
     tmp = path + ".part"  # renamed when complete: an interrupted run is never reused
     cmd = [sys.executable, os.path.join(BENCH, "gen_log.py"), "--size", args.size, "--out", tmp,
-           "--format", args.format, "--nodes", str(args.nodes), "--interleave", str(args.interleave),
+           "--format", fmt, "--nodes", str(args.nodes), "--interleave", str(args.interleave),
            "--kill-key", args.key, "--seed", str(args.seed)]
     print("generating %s ..." % path, flush=True)
     res = subprocess.run(cmd, env=ENV, stderr=subprocess.PIPE, check=True)
@@ -333,7 +341,8 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="interpreter for our parser")
     ap.add_argument("--seed", type=int, default=1, help="generator seed")
     ap.add_argument("--nodes", type=int, default=3, help="generator node count")
-    ap.add_argument("--format", choices=("raw", "enriched", "mixed"), default="mixed")
+    ap.add_argument("--format", type=format_list, default=["raw", "enriched"],
+                    help="log formats to generate and run, in order (raw, enriched, mixed; comma-separated)")
     ap.add_argument("--interleave", type=float, default=0.10)
     ap.add_argument("--hostile-lines", type=int, default=8, help="run h: lines per shape")
     ap.add_argument("--hostile-timeout", type=int, default=600, help="run h: seconds per shape")
@@ -347,10 +356,49 @@ def main():
         print("targets:")
         print("  hostile_vs_normal_max  = slowest hostile shape / normal line = %s  %s" % (
             fmt(h, "%.1f"), verdict("hostile_vs_normal_max", h)))
-        print("ratios: hostile_vs_normal_max=%s" % fmt(h, "%.1f"))
+        print("ratios[hostile]: hostile_vs_normal_max=%s" % fmt(h, "%.1f"))
         return 0
 
-    log = args.log or ensure_log(args)
+    if args.log:
+        logs = [("log", args.log)]
+    else:
+        logs = [(fmt, ensure_log(args, fmt)) for fmt in args.format]
+    found = collections.OrderedDict()
+    for label, log in logs:
+        print("=" * 100)
+        print("[%s] %s" % (label, log))
+        found[label] = bench_log(args, log, label)
+    h = None
+    if "h" in args.runs:
+        print()
+        h = hostile_lines(args)
+    print()
+    print("=" * 100)
+    for label, (x, y, z, size, cpu) in found.items():
+        scope = "" if size >= 1 << 30 else "  [targets are set for a 1 GiB log; this one is %.1f MiB]" % (size / 2**20)
+        print("targets [%s]:%s" % (label, scope))
+        print("  full_vs_auparse_interp = auparse wall / ours full wall      = %s  %s" % (
+            fmt(x), verdict("full_vs_auparse_interp", x)))
+        print("  kill_vs_ausearch_k_raw = ausearch -k wall / ours kill wall = %s  %s" % (
+            fmt(y), verdict("kill_vs_ausearch_k_raw", y)))
+        print("  peak_rss_mib           = max peak RSS of runs a and b       = %s  %s" % (
+            fmt(z, "%.1f"), verdict("peak_rss_mib", z)))
+        print("  same ratios on cpu time: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s" % (
+            fmt(cpu[0]), fmt(cpu[1])))
+    if "h" in args.runs:
+        print("targets [hostile lines]:")
+        print("  hostile_vs_normal_max  = slowest hostile shape / normal line = %s  %s" % (
+            fmt(h, "%.1f"), verdict("hostile_vs_normal_max", h)))
+    for label, (x, y, z, _size, _cpu) in found.items():
+        print("ratios[%s]: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s peak_rss_mib=%s" % (
+            label, fmt(x), fmt(y), fmt(z, "%.1f")))
+    if "h" in args.runs:
+        print("ratios[hostile]: hostile_vs_normal_max=%s" % fmt(h, "%.1f"))
+    return 0
+
+
+def bench_log(args, log, label):
+    """Runs a-e on one log; returns (full ratio, kill ratio, peak RSS, log size, cpu ratios)."""
     size = os.path.getsize(log)
     mib = size / 2**20
     summary = load_summary(log)
@@ -472,28 +520,9 @@ def main():
     x, y = ratio("c", "a", "wall"), ratio("e", "b", "wall")
     rss = [best[k]["rss"] for k in "ab" if k in best]
     z = max(rss) if rss else None
-    h = None
-    if "h" in args.runs:
-        print()
-        h = hostile_lines(args)
-    print()
-    scope = "" if size >= 1 << 30 else "  [targets are set for a 1 GiB log; this one is %.1f MiB]" % mib
-    print("targets:%s" % scope)
-    print("  full_vs_auparse_interp = auparse wall / ours full wall      = %s  %s" % (
-        fmt(x), verdict("full_vs_auparse_interp", x)))
-    print("  kill_vs_ausearch_k_raw = ausearch -k wall / ours kill wall = %s  %s" % (
-        fmt(y), verdict("kill_vs_ausearch_k_raw", y)))
-    print("  peak_rss_mib           = max peak RSS of runs a and b       = %s  %s" % (
-        fmt(z, "%.1f"), verdict("peak_rss_mib", z)))
-    if "h" in args.runs:
-        print("  hostile_vs_normal_max  = slowest hostile shape / normal line = %s  %s" % (
-            fmt(h, "%.1f"), verdict("hostile_vs_normal_max", h)))
-    print("  same ratios on cpu time: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s" % (
-        fmt(ratio("c", "a", "cpu")), fmt(ratio("e", "b", "cpu"))))
-    print("ratios: full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s peak_rss_mib=%s%s" % (
-        fmt(x), fmt(y), fmt(z, "%.1f"),
-        " hostile_vs_normal_max=%s" % fmt(h, "%.1f") if "h" in args.runs else ""))
-    return 0
+    print("ratios[%s] (this log): full_vs_auparse_interp=%s kill_vs_ausearch_k_raw=%s peak_rss_mib=%s"
+          % (label, fmt(x), fmt(y), fmt(z, "%.1f")))
+    return x, y, z, size, (ratio("c", "a", "cpu"), ratio("e", "b", "cpu"))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ Design:
 - Grouping looks only at each line's header; a record's fields are parsed when its event is
   complete and has passed the cheap filters (time, key, syscall), so filtered runs stay fast.
 - An event is complete when its last record ends events (PROCTITLE, EOE, or a type that
-  stands alone), when a later record is more than `eoe_timeout` seconds newer (as auditd's
-  end_of_event_timeout), when too many events are open at once, or at end of input.
+  stands alone), when a record of a second `eoe_timeout` or more after its own comes (as
+  libauparse closes events, with auditd's end_of_event_timeout), when too many events are
+  open at once, or at end of input. Record shapes are read as libauparse reads them
+  (docs/parser.md, "Compared with auparse").
 - Bad input never raises: lines that are not records, overlong lines, undecodable bytes,
   times beyond the year 9999 and corrupt compressed data are counted in ParseStats and
   skipped or repaired.
@@ -20,7 +22,8 @@ Design:
   input (no pattern can backtrack over a run it already failed on), numbers are converted
   only when short (int() of a long digit string is quadratic before Python 3.12), and
   memory is bounded in bytes: blocks, open events (MAX_OPEN_BYTES), the rows of a block
-  (ROWS_SPAN), the fields of a record (MAX_FIELDS) and every cache (*_CACHE_BYTES).
+  (ROWS_SPAN), the fields of a record (MAX_FIELDS) and every cache (*_CACHE_BYTES). The key
+  search's checks between an event's records scan at most CLOSING_CHECKS times a block.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -1375,6 +1378,7 @@ def build_event(pending, interpret=True, stats=None):
 # The record types build_event looks into: the key records, EXECVE, SECCOMP.
 _EVENT_TYPES = KEY_RECORD_TYPES | frozenset(("EXECVE", "SECCOMP"))
 _ISO_CACHE = {}  # seconds (text) -> their ISO time
+_ISO_DAYS = {}  # days since the epoch -> their ISO date
 ISO_CACHE_ENTRIES = 4096
 
 
@@ -1390,10 +1394,18 @@ def event_iso_time(event_id):
     if text is None:
         if len(sec_text) > 12 or not sec_text.isdigit():
             return iso_utc(event_time(event_id))
-        try:
-            text = iso_seconds(int(sec_text))
-        except (OverflowError, ValueError):
-            return None
+        day, second = divmod(int(sec_text), 86400)
+        date = _ISO_DAYS.get(day)
+        if date is None:
+            try:
+                date = iso_seconds(day * 86400)[:11]  # "2026-11-26T"
+            except (OverflowError, ValueError):
+                return None
+            if len(_ISO_DAYS) >= ISO_CACHE_ENTRIES:
+                _ISO_DAYS.clear()
+            _ISO_DAYS[day] = date
+        hour, second = divmod(second, 3600)
+        text = "%s%02d:%02d:%02d" % (date, hour, second // 60, second % 60)
         if len(_ISO_CACHE) >= ISO_CACHE_ENTRIES:  # the seconds of a log go by
             _ISO_CACHE.clear()
         _ISO_CACHE[sec_text] = text

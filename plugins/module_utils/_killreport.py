@@ -260,7 +260,7 @@ def kill_reports(source=None, keys=None, since=None, until=None, stats=None, pat
         if window.active and not window.accepts(pending):
             continue
         report = report_from_records(pending)
-        if report is None or (wanted is not None and not wanted.intersection(report["keys"])):
+        if report is None or (wanted is not None and wanted.isdisjoint(report["keys"])):
             continue
         stats.matched += 1
         yield report
