@@ -91,6 +91,8 @@ def _far_apart(n, between):
     count = n // 3 // 160
     return "\n".join([KILL % (i % 1000, i) for i in range(count)] + [between % i for i in range(count)]
                      + [TITLE % (i % 1000, i) for i in range(count)])
+
+
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
