@@ -105,7 +105,11 @@ _value:
       description: Architecture name of a syscall event (C(x86_64), C(i386), ...), else V(null). Only with O(interpret).
       type: str
     syscall:
-      description: Syscall name of a syscall event, else V(null). Only with O(interpret).
+      description:
+        - Syscall name of a syscall event, else V(null). Only with O(interpret).
+        - C(socketcall) and C(ipc), which 32-bit programs call for socket and SysV IPC calls, are named with their
+          sub-call as libauparse names them (C(socketcall(connect))). An event with a SECCOMP record and no SYSCALL
+          record has the syscall the seccomp filter acted on (and its C(arch)).
       type: str
     success:
       description: Whether the syscall succeeded. Only with O(interpret).
