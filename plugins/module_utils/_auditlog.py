@@ -1577,7 +1577,7 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                         if len(open_events) > max_open:
                             stats.repair("events_closed_early")
                             # the first key is the oldest event: dicts keep insertion order
-                            oldest = open_events.pop(next(iter(open_events)))
+                            oldest = open_events.pop(next(iter(open_events), None))
                             open_bytes -= oldest.size
                             oldest.closed_by = "limit"
                             yield oldest
@@ -1593,7 +1593,7 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                         # oldest first; the event just added to may be one of them
                         while open_bytes > max_open_bytes and open_events:
                             stats.repair("events_closed_early")
-                            oldest = open_events.pop(next(iter(open_events)))
+                            oldest = open_events.pop(next(iter(open_events), None))
                             open_bytes -= oldest.size
                             oldest.closed_by = "limit"
                             yield oldest
