@@ -376,8 +376,7 @@ def _blocks_from_lines(lines, stats):
             if batch:
                 block, batch, size = "\n".join(batch), [], 0
                 yield block
-            for block in _split_text(line, stats):
-                yield block
+            yield from _split_text(line, stats)
             continue
         line = line.rstrip("\n")
         if "\r" in line:  # CRLF line ends, as _decode_block drops them from bytes
@@ -1549,8 +1548,7 @@ def group_records(blocks, stats, eoe_timeout=DEFAULT_EOE_TIMEOUT, max_open=MAX_O
                                     done.closed_by = "timeout"
                                     expired.append(done)
                             expired.sort(key=_opened)  # in the order they were opened
-                            for done in expired:
-                                yield done
+                            yield from expired
                     elif pending is None and len(event_id) > 24:
                         problem = _id_problem(event_id, sec)
                         if problem is not None:
