@@ -170,9 +170,14 @@ def live():
                     # wait until each expected (target, signal) has its report.
                     wanted = set((e["target"], e["signal"]) for e in ex.values())
 
+                    # auditd writes an event's records one at a time, and a report comes from
+                    # the records there are: wait for the PROCTITLE (the last record) of each too.
                     def complete(d):
-                        seen = set((r["target_pid"], r["signal"]) for r in kill_reports(d, keys=[key]))
-                        return wanted <= seen
+                        ours = [r for r in kill_reports(d, keys=[key])
+                                if (r["target_pid"], r["signal"]) in wanted]
+                        seen = set((r["target_pid"], r["signal"]) for r in ours)
+                        return wanted <= seen and all(
+                            ("type=PROCTITLE msg=audit(%s)" % r["event_id"]).encode() in d for r in ours)
                     data = tail.wait_for(complete, timeout=30.0)
             finally:
                 scen.cleanup()
