@@ -246,3 +246,46 @@ def wait_exec(pid, comm, timeout=5.0):
         except OSError:
             return
         time.sleep(0.01)
+
+
+AUDITD_CONF = "/etc/audit/auditd.conf"
+
+
+def restart_auditd():
+    """The restart a non-systemd host allows (the init script); then wait until it runs.
+    It reloads rules.d: load a test's rules afterwards. Hold the test lock."""
+    run(["service", "auditd", "restart"], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while audit_available() is not None and time.time() < deadline:
+        time.sleep(0.2)
+    assert audit_available() is None
+
+
+@contextlib.contextmanager
+def auditd_log_format(fmt):
+    """auditd writing log_format FMT (RAW or ENRICHED) for the block: auditd.conf changed and
+    auditd restarted, both put back after. Hold the test lock; skip where `service` is missing."""
+    with open(AUDITD_CONF) as f:
+        saved = f.read()
+    try:
+        with open(AUDITD_CONF, "w") as f:
+            f.write(re.sub(r"(?m)^log_format\s*=.*$", "log_format = %s" % fmt, saved))
+        restart_auditd()
+        yield
+    finally:
+        with open(AUDITD_CONF, "w") as f:
+            f.write(saved)
+        restart_auditd()
+
+
+def log_format():
+    """auditd.conf's log_format (ENRICHED, auditd 3's default, when the line is missing)."""
+    try:
+        with open(AUDITD_CONF) as f:
+            for line in f:
+                m = re.match(r"\s*log_format\s*=\s*(\S+)", line)
+                if m:
+                    return m.group(1).upper()
+    except OSError:
+        pass
+    return "ENRICHED"

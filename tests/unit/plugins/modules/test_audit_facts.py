@@ -9,7 +9,6 @@ back; the cursor test rotates the log with auditd's own signal.
 import gzip
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -28,7 +27,6 @@ live = pytest.mark.skipif(REASON is not None, reason="real auditd needed: %s" % 
 
 USER = "afut-facts"
 KILL = shutil.which("kill", path="/usr/bin:/bin")
-CONF = "/etc/audit/auditd.conf"
 
 
 @pytest.fixture(scope="module")
@@ -161,46 +159,21 @@ def test_since_and_events_report(keyed):
     assert [r["target_pid"] for r in f["auditd_kill_reports"]] == [old, new]
 
 
-def _set_log_format(fmt):
-    with open(CONF) as f:
-        text = f.read()
-    with open(CONF, "w") as f:
-        f.write(re.sub(r"(?m)^log_format\s*=.*$", "log_format = %s" % fmt, text))
-
-
-def _restart_auditd():
-    """The restart a non-systemd host allows (the init script); then wait until it runs."""
-    subprocess.run(["service", "auditd", "restart"], check=True, stdout=subprocess.DEVNULL,
-                   env=liveaudit.ENV)
-    deadline = time.time() + 20
-    while liveaudit.audit_available() is not None and time.time() < deadline:
-        time.sleep(0.2)
-    assert liveaudit.audit_available() is None
-
-
 @live
 def test_raw_log_names_come_from_the_host(user):
     if not shutil.which("service"):
         pytest.skip("no service command to restart auditd with")
     key = liveaudit.new_key("afraw")
-    with open(CONF) as f:
-        saved = f.read()
-    with audit_test_lock():
-        try:
-            _set_log_format("RAW")
-            _restart_auditd()  # the restart reloads rules.d: load ours afterwards
-            with liveaudit.kill_rules(key, fields=["ppid=%d" % os.getpid()]):
-                sleeper = subprocess.Popen(["/bin/sleep", "300"])
-                time.sleep(0.05)
-                subprocess.run([KILL, "-TERM", str(sleeper.pid)], check=True,
-                               preexec_fn=liveaudit.as_user(loginuid=user.pw_uid))
-                sleeper.wait()
-                reports = wait_logged(key, [sleeper.pid])
-                raw = facts(key, resolve_names=False)["ansible_facts"]["auditd_kill_reports"]
-        finally:
-            with open(CONF, "w") as f:
-                f.write(saved)
-            _restart_auditd()
+    # the restart reloads rules.d: ours are loaded afterwards
+    with audit_test_lock(), liveaudit.auditd_log_format("RAW"):
+        with liveaudit.kill_rules(key, fields=["ppid=%d" % os.getpid()]):
+            sleeper = subprocess.Popen(["/bin/sleep", "300"])
+            time.sleep(0.05)
+            subprocess.run([KILL, "-TERM", str(sleeper.pid)], check=True,
+                           preexec_fn=liveaudit.as_user(loginuid=user.pw_uid))
+            sleeper.wait()
+            reports = wait_logged(key, [sleeper.pid])
+            raw = facts(key, resolve_names=False)["ansible_facts"]["auditd_kill_reports"]
     r = reports[sleeper.pid]
     assert r["killer"]["login_user"] == USER and r["killer"]["user"] == "root"
     assert r["targets"][0]["user"] == "root"
