@@ -62,6 +62,17 @@ def real_log_tail():
         return b""
 
 
+def shape_logs():
+    """The hand-written logs of fixtures/shapes (issue 9's record shapes), one after the other."""
+    root = os.path.join(HERE, "fixtures", "shapes")
+    parts = []
+    for name in sorted(os.listdir(root)):
+        if name.endswith(".log"):
+            with open(os.path.join(root, name), "rb") as f:
+                parts.append(f.read().rstrip(b"\n"))
+    return b"\n".join(parts) + b"\n"
+
+
 def expected(data):
     from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import ParseStats
     stats = ParseStats()
@@ -71,11 +82,12 @@ def expected(data):
 
 
 @pytest.mark.parametrize("python", pythons() or ["none"])
-@pytest.mark.parametrize("source", ["sample", "real_log"])
+@pytest.mark.parametrize("source", ["sample", "real_log", "shapes"])
 def test_same_result_on_every_target_python(python, source):
     if python == "none":
         pytest.skip("no other Python found (pyenv versions or /usr/bin/python3)")
-    data = SAMPLE.encode("utf-8", "surrogateescape") if source == "sample" else real_log_tail()
+    data = {"sample": lambda: SAMPLE.encode("utf-8", "surrogateescape"), "real_log": real_log_tail,
+            "shapes": shape_logs}[source]()
     if not data:
         pytest.skip("the real audit log is not readable here")
     version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2] >= (3, 6))"],
