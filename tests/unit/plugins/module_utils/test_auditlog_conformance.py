@@ -63,20 +63,26 @@ def test_an_eoe_alone_in_a_followed_log_is_no_event():
     assert feed.feed("type=EOE msg=audit(%s): " % stamp) == [] and feed.open_groups == []
 
 
-@pytest.mark.parametrize("first", [
+ANOMALIES = [
     "type=ANOM_PROMISCUOUS msg=audit({s}): dev=eth7 prom=256 old_prom=0 auid=1001 uid=0 gid=0 ses=3",
     "type=ANOM_LINK msg=audit({s}): op=linkat ppid=1 pid=20 auid=1001 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 "
     "sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"ln\" exe=\"/usr/bin/ln\" res=0",
     "type=INTEGRITY_DATA msg=audit({s}): pid=20 uid=0 auid=1001 ses=3 op=appraise_data cause=invalid-signature "
     "comm=\"sh\" name=\"/usr/bin/x\" dev=\"sda1\" ino=42 res=0 errno=0",
-])
+]
+
+
+def anomaly_lines(first):
+    stamp = "1700000123.456:777"
+    return [first.format(s=stamp), syscall(stamp, nr=44, key='"net"'),
+            "type=SOCKADDR msg=audit(%s): saddr=100000000000000000000000" % stamp, proctitle(stamp)]
+
+
+@pytest.mark.parametrize("first", ANOMALIES)
 def test_kernel_anomalies_ride_along_with_their_syscall(first):
     # logged with the task's audit context inside the syscall: the SYSCALL of the same event
     # follows, and the anomaly keeps who did it
-    stamp = "1700000123.456:777"
-    lines = [first.format(s=stamp), syscall(stamp, nr=44, key='"net"'),
-             "type=SOCKADDR msg=audit(%s): saddr=100000000000000000000000" % stamp, proctitle(stamp)]
-    full, _reports = both_paths(lines, key="net")
+    full, _reports = both_paths(anomaly_lines(first), key="net")
     assert len(full) == 1 and full[0]["syscall"] == "sendto" and len(full[0]["types"]) == 4
     assert full[0]["keys"] == ["net"]
 
@@ -91,12 +97,15 @@ def test_which_types_end_an_event():
         assert ends_event(name) is False, name
 
 
+ANOM_ABEND = ('type=ANOM_ABEND msg=audit(1700000200.010:901): auid=1001 uid=1001 gid=1001 '
+              'ses=3 pid=4321 comm="crashy" exe="/usr/local/bin/crashy" sig=11 res=1')
+
+
 def test_anom_abend_stands_alone():
     # a core dump is logged while a signal is delivered, after the syscall's audit context
     # is finished: a serial of its own, nothing follows
     feed = GroupFeed()
-    done = feed.feed('type=ANOM_ABEND msg=audit(1700000200.010:901): auid=1001 uid=1001 gid=1001 '
-                     'ses=3 pid=4321 comm="crashy" exe="/usr/local/bin/crashy" sig=11 res=1')
+    done = feed.feed(ANOM_ABEND)
     assert [g.records[0][0] for g in done] == ["ANOM_ABEND"] and feed.open_groups == []
 
 
@@ -112,10 +121,12 @@ def test_unknown_types_are_the_type_they_number(written, name):
     assert reports[0]["killer"]["cmdline"] == ("kill -9 1000" if name == "PROCTITLE" else None)
 
 
+USER_1X = ("type=USER_START msg=audit(1100000000.250:88): user pid=2345 uid=0 auid=500 "
+           "msg='PAM: session open acct=root : exe=\"/bin/su\" (hostname=?, addr=?, terminal=pts/1 res=success)'")
+
+
 def test_audit_1x_user_message():
-    line = ("type=USER_START msg=audit(1100000000.250:88): user pid=2345 uid=0 auid=500 "
-            "msg='PAM: session open acct=root : exe=\"/bin/su\" (hostname=?, addr=?, terminal=pts/1 res=success)'")
-    [event] = list(parse_events(line))
+    [event] = list(parse_events(USER_1X))
     fields = event["records"][0]["fields"]
     assert fields["hostname"] is None and fields["addr"] is None
     assert fields["terminal"] == "pts/1" and fields["res"] == "success"
@@ -123,18 +134,23 @@ def test_audit_1x_user_message():
     assert "(hostname" not in fields
 
 
+USER_AVC = ("type=USER_AVC msg=audit(1.000:1): pid=1 uid=0 msg='avc:  received "
+            "policyload notice (seqno=2)  exe=\"/bin/dbus\" addr=fe80:: x=(none) y=a,'")
+
+
 def test_trailing_punctuation_is_trimmed_as_auparse_trims_it():
-    [event] = list(parse_events("type=USER_AVC msg=audit(1.000:1): pid=1 uid=0 msg='avc:  received "
-                                "policyload notice (seqno=2)  exe=\"/bin/dbus\" addr=fe80:: x=(none) y=a,'"))
+    [event] = list(parse_events(USER_AVC))
     fields = event["records"][0]["fields"]
     assert fields["seqno"] == "2" and fields["addr"] == "fe80::" and fields["x"] is None and fields["y"] == "a"
 
 
+DAEMON_CONFIG = ("type=DAEMON_CONFIG msg=audit(1400000000.500:12) config changed, auid=0 pid=812 "
+                 "subj=unconfined res=success")
+
+
 def test_daemon_record_without_the_colon():
-    line = ("type=DAEMON_CONFIG msg=audit(1400000000.500:12) config changed, auid=0 pid=812 "
-            "subj=unconfined res=success")
     stats = ParseStats()
-    [event] = list(parse_events(line, stats=stats))
+    [event] = list(parse_events(DAEMON_CONFIG, stats=stats))
     assert stats.skipped == {} and event["types"] == ["DAEMON_CONFIG"]
     fields = event["records"][0]["fields"]
     assert fields == {"auid": 0, "pid": 812, "subj": "unconfined", "res": "success"}
@@ -208,9 +224,11 @@ def test_syslog_lines_give_the_same_reports_on_both_paths():
     assert len(full) == 1 and reports[0]["targets"][0]["pid"] == 1000
 
 
-@pytest.mark.parametrize("nr, a0, name", [(102, "3", "socketcall(connect)"), (102, "14", "socketcall(sendmmsg)"),
-                                          (117, "15", "ipc(shmat)"), (117, "10016", "ipc"),
-                                          (102, "ff", "socketcall")])
+SUB_CALLS = [(102, "3", "socketcall(connect)"), (102, "14", "socketcall(sendmmsg)"), (117, "15", "ipc(shmat)"),
+             (117, "10016", "ipc"), (102, "ff", "socketcall")]
+
+
+@pytest.mark.parametrize("nr, a0, name", SUB_CALLS)
 def test_socketcall_and_ipc_name_their_sub_call(nr, a0, name):
     line = syscall("1700000000.100:3", nr=nr, a0=a0, arch="40000003", key="(null)")
     [event] = list(parse_events(line))
@@ -229,8 +247,10 @@ def test_a_seccomp_record_names_its_syscall_with_its_arch():
         assert event["records"][0]["fields"]["syscall"] == str(nr)
 
 
-@pytest.mark.parametrize("nr, name", [(62, "kill"), (524, "rt_sigqueueinfo"), (536, "rt_tgsigqueueinfo"),
-                                      (200, "tkill")])
+X32 = [(62, "kill"), (524, "rt_sigqueueinfo"), (536, "rt_tgsigqueueinfo"), (200, "tkill")]
+
+
+@pytest.mark.parametrize("nr, name", X32)
 def test_x32_syscall_numbers(nr, name):
     assert X32_SYSCALLS[nr] == name
     stamp = "1700000000.100:6"
@@ -249,3 +269,33 @@ def test_a_uid_without_a_name_gives_no_user_name():
     assert full[0]["records"][0]["enriched"]["AUID"] == "unknown(1001)"  # the event keeps the text
     assert report["killer"]["auid"] == 1001 and report["killer"]["login_user"] is None
     assert report["killer"]["user"] == "root" and report["targets"][0]["user"] is None
+
+
+def hand_written_logs():
+    """The logs the tests above parse, by name, for the comparison with libauparse
+    (test_auditlog_auparse.py). The syslog-prefixed lines are left out: auparse does not read
+    that prefix."""
+    a, stamp = "1700000000.100:1", "1700000000.100:42"
+    logs = {
+        "eoe": [syscall(stamp), obj_pid(stamp), proctitle(stamp), "type=EOE msg=audit(%s): " % stamp],
+        "eoe-no-proctitle": [syscall(stamp), obj_pid(stamp), "type=EOE msg=audit(%s):" % stamp],
+        "anom-abend": [ANOM_ABEND], "audit-1x": [USER_1X], "user-avc": [USER_AVC], "daemon": [DAEMON_CONFIG],
+        "late-3s": [syscall(a), syscall("1700000003.000:2", key="(null)", nr=1), proctitle("1700000003.000:2"),
+                    obj_pid(a), proctitle(a)],
+        "late-1.8s": [syscall(a), syscall("1700000001.900:2", key="(null)", nr=1), proctitle("1700000001.900:2"),
+                      obj_pid(a), proctitle(a)],
+        "late-keyed": ["type=CWD msg=audit(%s): cwd=\"/\"" % a, syscall("1700000005.000:2", key="(null)", nr=1),
+                       syscall(a), proctitle(a)],
+    }
+    for index, first in enumerate(ANOMALIES):
+        logs["anomaly-%d" % index] = anomaly_lines(first)
+    for written in ("UNKNOWN[1327]", "UNKNOWN[1334]", "1327"):
+        s7 = "1700000000.100:7"
+        logs["unknown-%s" % written] = [syscall(s7), obj_pid(s7),
+                                        "type=%s msg=audit(%s): proctitle=6B696C6C002D390031303030" % (written, s7)]
+    for nr, a0, _name in SUB_CALLS:
+        logs["i386-%d-%s" % (nr, a0)] = [syscall("1700000000.100:3", nr=nr, a0=a0, arch="40000003", key="(null)")]
+    for nr, _name in X32:
+        s6 = "1700000000.100:6"
+        logs["x32-%d" % nr] = [syscall(s6, nr=nr | 0x40000000), obj_pid(s6), proctitle(s6)]
+    return dict((name, text(lines)) for name, lines in logs.items())
