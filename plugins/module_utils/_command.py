@@ -72,9 +72,12 @@ def run(argv, data=None, timeout=None):
         data = data.encode("utf-8")
     env = dict(os.environ)
     env.update(ENV)
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            close_fds=True, start_new_session=True)
+    # Not AnsibleModule.run_command: it has no timeout, and a hung auditctl must not hold the
+    # host lock forever; this kills the command's whole process group on timeout.
+    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
+        argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
+        start_new_session=True)
     try:
         out, err = proc.communicate(input=data, timeout=timeout)
     except subprocess.TimeoutExpired:
