@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Run the integration targets with one toolchain against localhost (connection local).
-# Usage: tests/integration/run.sh X.Y [TARGET...]   (default: every directory in targets/)
+# Run the integration targets with one toolchain against localhost, in place (what `make test` runs).
+# Usage: tests/integration/run.sh X.Y [TARGET...]   (default: every target ansible-test would run)
 #
-# Each tests/integration/targets/<name>/ holds either
-#   runme.sh  - run with bash from the target directory (it may call ansible-playbook itself), or
-#   main.yml  - a playbook, run as: ansible-playbook -i localhost, -c local main.yml
-# Both see this checkout as the collection auditfleet.auditd (the same build/collections symlink
-# tree that tests/conftest.py keeps) and the toolchain's bin/ first in PATH.
+# The targets are in ansible-test's shape (docs/testing.md): each tests/integration/targets/<name>/
+# has an `aliases` file and a runme.sh, run with bash from the target's directory, as
+#   ansible-test integration --local --allow-destructive <name>
+# would run it (tools/ansible_test_integration.sh does exactly that). Like ansible-test, this
+# skips hidden targets (setup_*, `hidden`), and `disabled` or `unsupported` ones unless named,
+# and says NOT RUN for `needs/root` targets when not root. The environment is tests/lib/env.sh's:
+# this checkout as auditfleet.auditd, the toolchain's bin/ first in PATH, the target interpreter.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -15,53 +17,52 @@ shift
 venv="$ROOT/.venv/ansible-$ver"
 [[ -x "$venv/bin/ansible-playbook" ]] || { echo "no toolchain $venv: run make venv" >&2; exit 1; }
 
-collections="$ROOT/build/collections"
-link="$collections/ansible_collections/auditfleet/auditd"
-if [[ ! -L "$link" ]]; then
-    mkdir -p "$(dirname "$link")"
-    ln -s "$ROOT" "$link"
-fi
+export PATH="$venv/bin:$PATH"
+# shellcheck source=../lib/env.sh
+source "$ROOT/tests/lib/env.sh"
+af_ansible_env
+export ANSIBLE_LOCAL_TEMP="$ROOT/build/ansible-tmp-$ver"
 
 targets_dir="$ROOT/tests/integration/targets"
-if (($#)); then
+has_alias() { grep -qxF -- "$2" "$targets_dir/$1/aliases" 2>/dev/null; }
+
+named=$#
+if ((named)); then
     targets=("$@")
 else
     targets=()
-    if [[ -d "$targets_dir" ]]; then
-        while IFS= read -r -d '' d; do targets+=("$(basename "$d")"); done \
-            < <(find "$targets_dir" -mindepth 1 -maxdepth 1 -type d -print0 | sort -z)
-    fi
+    while IFS= read -r -d '' d; do
+        t=$(basename "$d")
+        [[ $t == setup_* || $t == prepare_* ]] && continue
+        has_alias "$t" hidden || has_alias "$t" disabled || has_alias "$t" unsupported && continue
+        targets+=("$t")
+    done < <(find "$targets_dir" -mindepth 1 -maxdepth 1 -type d -print0 | sort -z)
 fi
 if ((${#targets[@]} == 0)); then
     echo "integration (ansible-core $ver): no targets in tests/integration/targets yet: nothing to run"
     exit 0
 fi
 
-export PATH="$venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$collections"
-export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false     # only this checkout, not a copy installed elsewhere
-export ANSIBLE_LOCAL_TEMP="$ROOT/build/ansible-tmp-$ver"
-export ANSIBLE_RETRY_FILES_ENABLED=false
-export ANSIBLE_NOCOLOR=1
-export ANSIBLE_FORCE_COLOR=0
-export ANSIBLE_STDOUT_CALLBACK=default
-# Modules run on the system Python, as on a managed Debian host. Interpreter discovery is not used:
-# with pyenv, it picks shims such as /root/.pyenv/shims/python3.12 that fail for non-global versions.
-export ANSIBLE_PYTHON_INTERPRETER="${ANSIBLE_PYTHON_INTERPRETER:-/usr/bin/python3}"
-export LC_ALL=C.UTF-8
-
-passed=() failed=()
+passed=() failed=() notrun=()
 for t in "${targets[@]}"; do
     dir="$targets_dir/$t"
     echo "---- integration target $t (ansible-core $ver)"
+    if [[ ! -f "$dir/aliases" ]]; then
+        echo "---- $t: FAIL (no aliases file: see docs/testing.md)"
+        failed+=("$t")
+        continue
+    fi
+    if has_alias "$t" needs/root && [[ $(id -u) != 0 ]]; then
+        echo "---- $t: NOT RUN (needs/root: run as root)"
+        notrun+=("$t")
+        continue
+    fi
     start=$SECONDS
     status=0
-    if [[ -f "$dir/runme.sh" ]]; then
-        (cd "$dir" && bash ./runme.sh </dev/null) || status=$?
-    elif [[ -f "$dir/main.yml" ]]; then
-        (cd "$dir" && ansible-playbook -i localhost, -c local main.yml </dev/null) || status=$?
+    if [[ -x "$dir/runme.sh" ]]; then
+        (cd "$dir" && ./runme.sh </dev/null) || status=$?
     else
-        echo "target $t has neither runme.sh nor main.yml"
+        echo "target $t has no executable runme.sh"
         status=1
     fi
     if ((status == 0)); then
@@ -73,5 +74,5 @@ for t in "${targets[@]}"; do
     fi
 done
 
-echo "integration (ansible-core $ver): ${#passed[@]} targets passed, ${#failed[@]} failed${failed:+: ${failed[*]}}"
-((${#failed[@]} == 0))
+echo "integration (ansible-core $ver): ${#passed[@]} targets passed, ${#failed[@]} failed${failed:+: ${failed[*]}}${notrun:+, NOT RUN: ${notrun[*]}}"
+((${#failed[@]} == 0 && ${#notrun[@]} == 0))

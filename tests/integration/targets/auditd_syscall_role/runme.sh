@@ -10,114 +10,33 @@
 #   6. removal of unmanaged rule files (check mode first, then for real); then, without the
 #      distribution's audit.rules, kernel controls (-b, -f, --backlog_wait_time) for real;
 #   7. state absent: the test's rule sets are removed and unloaded.
-# Kernel audit state is global: the whole run holds the machine-wide test lock, and a trap puts
-# back rules.d, auditd.conf, audit.rules, the kernel's rules and controls and auditd's state.
+# setup_auditd runs it under the guard: the machine-wide test lock held, and rules.d, auditd.conf,
+# audit.rules, the kernel's rules and settings and auditd's state put back and checked after.
 set -euo pipefail
-cd "$(dirname "$0")"
-
-LOCK=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock}
-if [[ "${AUDITFLEET_ROLE_TEST_LOCKED:-}" != "$LOCK" ]]; then
-    echo "waiting for the test lock $LOCK"
-    # -o: the lock's file descriptor is not passed on, so an auditd (re)started by this script
-    # does not inherit it and hold the machine-wide lock after the test has ended
-    AUDITFLEET_ROLE_TEST_LOCKED=$LOCK exec flock -o "$LOCK" bash "$0" "$@"
-fi
-
-export ANSIBLE_PYTHON_INTERPRETER="{{ ansible_playbook_python }}"
-export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_STDOUT_CALLBACK=default
-export ANSIBLE_RETRY_FILES_ENABLED=false
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    root=$(cd ../../../.. && pwd)
-    link="$root/build/collections/ansible_collections/auditfleet/auditd"
-    [[ -L "$link" ]] || { mkdir -p "$(dirname "$link")"; ln -s "$root" "$link"; }
-    export ANSIBLE_COLLECTIONS_PATH="$root/build/collections"
-fi
+source "$(dirname "$0")/../setup_auditd/setup.sh"
 
 RULES_D=/etc/audit/rules.d
 CONF=/etc/audit/auditd.conf
 WORK=$(mktemp -d /tmp/afit-role.XXXXXX)
 LOGS=$WORK/logs
-mkdir -p "$LOGS" "$WORK/snap"
+mkdir -p "$LOGS" "$WORK/orig"
 
 say() { printf '\n==== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 status_field() { LC_ALL=C auditctl -s | awk -v k="$1" '$1 == k {print $2}'; }
 auditd_pid() { status_field pid; }
 
-restart_auditd() {
-    # the allowed ways, never `systemctl restart auditd` (see roles/auditd_syscall/tasks/restart.yml)
-    if [[ -d /run/systemd/system ]]; then
-        if [[ -x /usr/libexec/initscripts/legacy-actions/auditd/restart ]]; then
-            service auditd restart
-        else
-            # audit 3.0's auditctl knows only signal names (TERM, not "stop"), as tasks/restart.yml
-            auditctl --signal TERM
-            for _ in $(seq 1 150); do [[ "$(auditd_pid)" == 0 ]] && break; sleep 0.2; done
-            systemctl start auditd
-        fi
-    else
-        service auditd restart
-    fi
-}
+# What the test compares with and needs again (the guard, not this, puts the host back).
+cp -a "$RULES_D" "$WORK/orig/rules.d"
+cp -a "$CONF" "$WORK/orig/auditd.conf"
+orig_backlog_limit=$(status_field backlog_limit)
 
-# ---- snapshot and restore ------------------------------------------------------------------
-cp -a "$RULES_D" "$WORK/snap/rules.d"
-cp -a "$CONF" "$WORK/snap/auditd.conf"
-for f in /etc/audit/audit.rules /etc/audit/audit.rules.prev; do
-    [[ -e "$f" ]] && cp -a "$f" "$WORK/snap/"
-done
-auditctl -l >"$WORK/snap/kernel.rules"
-snap_backlog_limit=$(status_field backlog_limit)
-snap_failure=$(status_field failure)
-snap_wait=$(status_field backlog_wait_time)
-snap_rate=$(status_field rate_limit)
-snap_running=$([[ "$(auditd_pid)" != 0 ]] && echo yes || echo no)
-
-restore() {
-    local rc=$? problems=()
-    set +e
-    say "restore what the test changed"
-    # rules.d exactly as it was
-    find "$RULES_D" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
-    cp -a "$WORK/snap/rules.d/." "$RULES_D/"
-    for f in audit.rules audit.rules.prev; do
-        if [[ -e "$WORK/snap/$f" ]]; then cp -a "$WORK/snap/$f" "/etc/audit/$f"; else rm -f "/etc/audit/$f"; fi
-    done
-    if ! cmp -s "$WORK/snap/auditd.conf" "$CONF"; then
-        cp -a "$WORK/snap/auditd.conf" "$CONF"
-        echo "auditd.conf put back; restarting auditd"
-        restart_auditd || problems+=("restarting auditd")
-    fi
-    if [[ "$snap_running" == yes && "$(auditd_pid)" == 0 ]]; then
-        echo "auditd was running before the test: starting it"
-        if [[ -d /run/systemd/system ]]; then systemctl start auditd; else service auditd start; fi
-    fi
-    # kernel rules exactly as they were (restarting auditd loaded rules.d)
-    if ! diff -q <(auditctl -l) "$WORK/snap/kernel.rules" >/dev/null; then
-        auditctl -D >/dev/null
-        if ! grep -qx 'No rules' "$WORK/snap/kernel.rules"; then
-            auditctl -R "$WORK/snap/kernel.rules" >/dev/null
-        fi
-    fi
-    diff <(auditctl -l) "$WORK/snap/kernel.rules" >/dev/null || problems+=("kernel rules differ")
-    [[ "$(status_field backlog_limit)" == "$snap_backlog_limit" ]] || auditctl -b "$snap_backlog_limit" >/dev/null
-    [[ "$(status_field failure)" == "$snap_failure" ]] || auditctl -f "$snap_failure" >/dev/null
-    [[ "$(status_field backlog_wait_time)" == "$snap_wait" ]] || auditctl --backlog_wait_time "$snap_wait" >/dev/null
-    [[ "$(status_field rate_limit)" == "$snap_rate" ]] || auditctl -r "$snap_rate" >/dev/null
-    [[ "$(status_field backlog_limit)" == "$snap_backlog_limit" && "$(status_field failure)" == "$snap_failure" ]] \
-        || problems+=("kernel controls differ")
-    diff -r "$WORK/snap/rules.d" "$RULES_D" >/dev/null || problems+=("rules.d differs")
-    cmp -s "$WORK/snap/auditd.conf" "$CONF" || problems+=("auditd.conf differs")
-    if ((${#problems[@]})); then
-        echo "RESTORE PROBLEMS: ${problems[*]} (snapshot kept in $WORK/snap)"
-        ((rc == 0)) && rc=1
-    else
-        echo "rules.d, auditd.conf, audit.rules, kernel rules and controls, auditd: as before the test"
-        rm -rf "$WORK"
-    fi
+finish() {
+    local rc=$?
+    if ((rc == 0)); then rm -rf "$WORK"; else echo "logs of the failed run: $LOGS"; fi
     exit "$rc"
 }
-trap restore EXIT
+trap finish EXIT
 
 # A fingerprint of everything check mode must leave alone.
 fingerprint() {
@@ -155,7 +74,7 @@ first_seconds=$LAST_SECONDS
 grep -q "RUNNING HANDLER \[auditfleet.auditd.auditd_syscall : Restart auditd" "$LAST_LOG" || fail "auditd.conf changed but the restart handler did not run"
 grep -qE "^max_log_file = $new_max_log_file\$" "$CONF" || fail "auditd.conf has no max_log_file = $new_max_log_file"
 [[ "$(auditd_pid)" != 0 && "$(auditd_pid)" != "$pid_before" ]] || fail "auditd was not restarted (pid $pid_before -> $(auditd_pid))"
-diff <(grep -v '^max_log_file' "$WORK/snap/auditd.conf") <(grep -v '^max_log_file' "$CONF") || fail "auditd.conf: other lines changed"
+diff <(grep -v '^max_log_file' "$WORK/orig/auditd.conf") <(grep -v '^max_log_file' "$CONF") || fail "auditd.conf: other lines changed"
 grep -q "systemctl restart auditd" "$LAST_LOG" && fail "the role ran systemctl restart auditd"
 
 # ---- 2. second run ----------------------------------------------------------------------------
@@ -229,7 +148,7 @@ play unmanaged-2 apply.yml -e test_remove_unmanaged=true -e '{"test_expect_remov
 
 # Without the distribution's audit.rules (its -b, -f, --backlog_wait_time would override
 # them: the module refuses that) the role's controls take effect.
-new_backlog=$(( snap_backlog_limit == 16384 ? 12288 : 16384 ))
+new_backlog=$(( orig_backlog_limit == 16384 ? 12288 : 16384 ))
 say "6b. kernel controls through the module: -b $new_backlog -f 1 --backlog_wait_time 60000"
 controls=(-e "auditd_syscall_buffer_size=$new_backlog" -e auditd_syscall_failure_mode=printk
           -e auditd_syscall_backlog_wait_time=60000)
@@ -247,7 +166,7 @@ play controls-2 apply.yml "${controls[@]}"
 play controls-off apply.yml
 [[ ! -e "$RULES_D/10-auditfleet-base.rules" ]] || fail "without controls 10-auditfleet-base.rules is still there"
 # the rest of the test needs the distribution's rules back (it has the -D line)
-cp -a "$WORK/snap/rules.d/." "$RULES_D/"
+cp -a "$WORK/orig/rules.d/." "$RULES_D/"
 augenrules --load >/dev/null
 
 # ---- 7. state absent --------------------------------------------------------------------------

@@ -7,14 +7,10 @@
 # themselves with prctl like an attacker would (a spreadsheet formula, a terminal escape
 # sequence): the files must neutralise both. Then the same real records as a central log
 # server's log of three machines (node=), read by the playbook with kill_report_node_as_host.
-# Kernel audit state is global: the machine-wide test lock (tests/lib/auditlock.py uses the same
-# file) is held from loading the rule to removing it.
+# setup_auditd runs it under the guard (the machine-wide test lock, the host's audit state put
+# back and checked after); the script removes its own rule, user and processes.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-
-lock=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock}
-exec 9>>"$lock"
-flock 9
+source "$(dirname "$0")/../setup_auditd/setup.sh"
 
 suffix=$(od -An -N5 -tx1 /dev/urandom | tr -d ' \n')
 key="afrep_$suffix"
@@ -132,7 +128,6 @@ INV
 
 set +e
 ansible-playbook auditfleet.auditd.kill_report -i "$work/inventory.ini" \
-    -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
     -e "{\"kill_report_keys\": [\"$key\"], \"kill_report_dir\": \"$work/report\", \"kill_report_since\": \"1h\"}" \
     >"$work/playbook.log" 2>&1
 rc=$?
@@ -150,7 +145,6 @@ python3 check_report.py "$work/report" "$expected" localhost ghost
 python3 make_central_log.py "$log_file" "$key" "$work/central.log" "$work/nodes.tsv"
 set +e
 ansible-playbook auditfleet.auditd.kill_report -i "$work/inventory.ini" \
-    -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
     -e "{\"kill_report_hosts\": \"localhost\", \"kill_report_keys\": [\"$key\"], \"kill_report_dir\": \"$work/central\",
          \"kill_report_paths\": [\"$work/central.log\"], \"kill_report_node_as_host\": true}" \
     >"$work/central.log.out" 2>&1
