@@ -30,13 +30,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
-sys.path.insert(0, COLLECTIONS)
+sys.path.insert(0, ROOT)
+from tests.lib.env import COLLECTION_LINK, import_collection  # noqa: E402
 
+import_collection()
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports  # noqa: E402
 
-PLUGIN = os.path.join(COLLECTIONS, "ansible_collections", "auditfleet", "auditd", "extensions", "eda",
-                      "plugins", "event_source", "audit_log.py")
+PLUGIN = os.path.join(COLLECTION_LINK, "extensions", "eda", "plugins", "event_source", "audit_log.py")
 KEY = "kill_rule"
 _ID = re.compile(rb"msg=audit\((\d+\.\d+:\d+)\)")
 _ENDS = re.compile(rb"type=(PROCTITLE|EOE) ")

@@ -23,8 +23,11 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
 ENV = dict(os.environ, LC_ALL="C")
+sys.path.insert(0, ROOT)
+from tests.lib.env import ensure_collection_link  # noqa: E402
+
+COLLECTIONS = ensure_collection_link()
 
 # The child runs the module's main() with the arguments Ansible would give it and prints
 # the summary part of the result (the reports themselves would only inflate the pipe).

@@ -38,6 +38,8 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 FLEET_DIR = os.path.join(ROOT, "tests", "fleet")
+sys.path.insert(0, ROOT)
+from tests.lib.env import ensure_collection_link  # noqa: E402
 FLEET_SH = os.path.join(FLEET_DIR, "fleet.sh")
 PLAYS = {
     "role": os.path.join(FLEET_DIR, "scenarios", "plays", "role.yml"),
@@ -65,18 +67,12 @@ class Fleet:
         self.env = dict(os.environ, LC_ALL="C.UTF-8")
         if args.ansible_bin_dir:
             self.env["PATH"] = os.path.abspath(args.ansible_bin_dir) + os.pathsep + self.env["PATH"]
-        self.env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, "build", "collections")
+        self.env["ANSIBLE_COLLECTIONS_PATH"] = ensure_collection_link()
         self.out = os.path.join(BENCH, "out", "fleet-%s" % time.strftime("%Y%m%dT%H%M%S"))
         self.runs = []
 
     def sh(self, argv, **kw):
         return subprocess.run(argv, env=self.env, check=True, **kw)
-
-    def link_collection(self):
-        link = os.path.join(ROOT, "build", "collections", "ansible_collections", "auditfleet", "auditd")
-        if not os.path.islink(link):
-            os.makedirs(os.path.dirname(link), exist_ok=True)
-            os.symlink(ROOT, link)
 
     def fleet_env(self):
         out = self.sh([FLEET_SH, "env"], stdout=subprocess.PIPE, universal_newlines=True).stdout
@@ -147,7 +143,6 @@ def main():
     fleet = Fleet(args)
     if not shutil.which("ansible-playbook", path=fleet.env["PATH"]):
         sys.exit("bench-fleet: no ansible-playbook (set --ansible-bin-dir or ANSIBLE_BIN_DIR)")
-    fleet.link_collection()
     version = subprocess.run(["ansible-playbook", "--version"], env=fleet.env, stdout=subprocess.PIPE, check=False,
                              universal_newlines=True).stdout.splitlines()[0]
     log("%s, N=%d, repeat %d, load %s" % (version, args.n, args.repeat, load()))

@@ -35,13 +35,13 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "auditfleet", "auditd")
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 PARSER_FILES = ("_auditlog.py", "_killreport.py", "_audit_tables.py", "_timeutil.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # the interpreter Debian's python3-audit (auparse) is built for
 AUSEARCH = "/usr/sbin/ausearch"
 ENV = dict(os.environ, LC_ALL="C")
+sys.path.insert(0, ROOT)
+from tests.lib.env import COLLECTIONS, ensure_collection_link  # noqa: E402  (imports need ansible_collections/<ns>/<name>)
 
 TARGETS = {"full_vs_auparse_interp": (">=", 2.0), "kill_vs_ausearch_k_raw": (">=", 0.5),
            "peak_rss_mib": ("<=", 64.0), "hostile_vs_normal_max": ("<=", 100.0)}
@@ -188,13 +188,6 @@ def load_summary(log):
             return json.load(f)
     except FileNotFoundError:
         return None
-
-
-def ensure_collection_link():
-    # The same symlink tree tests/conftest.py keeps: imports need ansible_collections/<ns>/<name>.
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
 
 
 def parser_fingerprint():

@@ -33,6 +33,8 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
+sys.path.insert(0, ROOT)
+from tests.lib.env import collection_tree, import_collection  # noqa: E402
 
 # The kill report every stand-in report is made from: what the parser gives for one real
 # kill event (the kill_reports filter over these records).
@@ -146,29 +148,18 @@ class CallbackModule(CallbackBase):
 
 def make_collection(work):
     """This checkout as auditfleet.auditd, with the stand-in audit_facts; returns its collections path."""
-    coll = os.path.join(work, "collections", "ansible_collections", "auditfleet", "auditd")
-    os.makedirs(os.path.join(coll, "plugins", "action"))
-    for name in ("galaxy.yml", "meta", "playbooks"):
-        os.symlink(os.path.join(ROOT, name), os.path.join(coll, name))
-    for name in ("filter", "plugin_utils", "module_utils", "lookup", "doc_fragments"):
-        os.symlink(os.path.join(ROOT, "plugins", name), os.path.join(coll, "plugins", name))
-    with open(os.path.join(coll, "plugins", "action", "audit_facts.py"), "w") as f:
-        f.write(STUB)
-    with open(os.path.join(coll, "plugins", "action", "template.json"), "w") as f:
-        json.dump(template_report(), f)
+    collections = collection_tree(work, ["galaxy.yml", "meta", "playbooks"] + ["plugins/" + name for name in (
+        "filter", "plugin_utils", "module_utils", "lookup", "doc_fragments")],
+        {"plugins/action/audit_facts.py": STUB, "plugins/action/template.json": json.dumps(template_report())})
     callbacks = os.path.join(work, "callbacks")
     os.makedirs(callbacks)
     with open(os.path.join(callbacks, "bench_timer.py"), "w") as f:
         f.write(TIMER)
-    return os.path.join(work, "collections"), callbacks
+    return collections, callbacks
 
 
 def template_report():
-    sys.path[:0] = [os.path.join(ROOT, "build", "collections")]
-    link = os.path.join(ROOT, "build", "collections", "ansible_collections", "auditfleet", "auditd")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
+    import_collection()
     from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports
     return list(kill_reports(TEMPLATE_EVENT))[0]
 

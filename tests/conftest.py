@@ -1,22 +1,15 @@
 """Make the checkout importable as ansible_collections.auditfleet.auditd.
 
-The repository root is the collection root; pytest needs it under an
-ansible_collections/<namespace>/<name> path, so a symlink tree is kept in build/.
+The repository root is the collection root; Python and Ansible's plugin loaders need it under an
+ansible_collections/<namespace>/<name> path: tests/lib/env.py keeps that link in build/.
 """
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "auditfleet", "auditd")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.lib.env import import_collection  # noqa: E402  (the checkout first on sys.path)
 
-if not os.path.islink(LINK):
-    os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(ROOT, LINK)
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+COLLECTIONS = import_collection()
 
 try:  # Ansible's plugin loaders (lookup_loader.get("auditfleet.auditd...")) need its finder
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder

@@ -14,6 +14,8 @@ import subprocess
 import time
 import uuid
 
+from tests.lib import hoststate
+
 AUDITCTL = shutil.which("auditctl") or "/sbin/auditctl"
 AUSEARCH = shutil.which("ausearch") or "/sbin/ausearch"
 ENV = dict(os.environ, LC_ALL="C")
@@ -252,9 +254,10 @@ AUDITD_CONF = "/etc/audit/auditd.conf"
 
 
 def restart_auditd():
-    """The restart a non-systemd host allows (the init script); then wait until it runs.
-    It reloads rules.d: load a test's rules afterwards. Hold the test lock."""
-    run(["service", "auditd", "restart"], stdout=subprocess.DEVNULL)
+    """Restart auditd the way the platform allows (tests/lib/hoststate.py: never `systemctl
+    restart`); then wait until it runs. It reloads rules.d: load a test's rules afterwards.
+    Hold the test lock."""
+    hoststate.restart_auditd()
     deadline = time.time() + 20
     while audit_available() is not None and time.time() < deadline:
         time.sleep(0.2)
@@ -264,7 +267,7 @@ def restart_auditd():
 @contextlib.contextmanager
 def auditd_log_format(fmt):
     """auditd writing log_format FMT (RAW or ENRICHED) for the block: auditd.conf changed and
-    auditd restarted, both put back after. Hold the test lock; skip where `service` is missing."""
+    auditd restarted, both put back after. Hold the test lock."""
     with open(AUDITD_CONF) as f:
         saved = f.read()
     try:

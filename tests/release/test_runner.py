@@ -3,8 +3,9 @@ every job with: a private data directory (project, inventory, env), the installe
 then what AWX reads back: the status, the return code, the job events and the artifacts.
 
 Against this machine (localhost, connection local, real auditd), as root. Kernel audit state is
-global: rules are loaded, and the demo runs, under the machine-wide test lock
-(tests/lib/auditlock.py), with rule keys and a rule set name unique to the test.
+global: rules are loaded under the machine-wide test lock (tests/lib/auditlock.py), the demo runs
+under the guard of tests/lib/hoststate.py (the host's audit state put back and checked after),
+with rule keys and a rule set name unique to the test.
 """
 import glob
 import json
@@ -16,13 +17,14 @@ import pytest
 import yaml
 
 from conftest import release_tool, run
-from tests.lib import liveaudit
+from tests.lib import hoststate, liveaudit
 from tests.lib.auditlock import audit_test_lock
+from tests.lib.env import target_python
 
 REASON = liveaudit.audit_available()
 pytestmark = pytest.mark.skipif(REASON is not None, reason="needs the kernel audit subsystem and auditd: %s" % REASON)
 
-PYTHON = "/usr/bin/python3"  # modules run on the system Python, as on a managed Debian host
+PYTHON = target_python()
 
 
 def make_job(base, installed, playbook, extravars):
@@ -137,7 +139,7 @@ def test_demo_job(installed, tmp_path):
     extravars = {"auditfleet_demo_key": suffix, "auditfleet_demo_rule_set": suffix.replace("_", "-")}
     pdd = make_job(tmp_path, installed, "demo", extravars)
     start = time.time()
-    with audit_test_lock():
+    with hoststate.guarded_host():
         print("waited %.1fs for the audit test lock" % (time.time() - start))
         start = time.time()
         before = liveaudit.run([liveaudit.AUDITCTL, "-l"]).stdout

@@ -19,11 +19,11 @@ import pytest
 
 from tests.lib import liveaudit
 from tests.lib.auditlock import audit_test_lock
+from tests.lib.env import COLLECTION_LINK, COLLECTIONS, target_python
 from tests.lib.eventsource import ROOT
 
 RULEBOOK_VENV = os.path.join(ROOT, ".venv", "ansible-rulebook")
 RULEBOOK = os.path.join(RULEBOOK_VENV, "bin", "ansible-rulebook")
-COLLECTIONS = os.path.join(ROOT, "build", "collections")  # tests/conftest.py keeps the link there
 USER = "afut-eda"
 
 
@@ -73,7 +73,7 @@ def test_rulebook_fires_on_a_real_sigkill_by_a_login_user(tmp_path):
     reports = tmp_path / "reports"
     inventory = tmp_path / "inventory.yml"
     inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-                         "      ansible_python_interpreter: %s\n" % os.path.join(RULEBOOK_VENV, "bin", "python"))
+                         "      ansible_python_interpreter: %s\n" % target_python())
     variables = tmp_path / "vars.yml"
     variables.write_text(json.dumps({"kill_watch_log": liveaudit.log_file(), "kill_watch_keys": [key],
                                      "kill_watch_report_dir": str(reports)}))
@@ -81,7 +81,7 @@ def test_rulebook_fires_on_a_real_sigkill_by_a_login_user(tmp_path):
     env = dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
                PATH=os.path.join(RULEBOOK_VENV, "bin") + os.pathsep + os.environ.get("PATH", ""),
                HOME=str(tmp_path))  # ansible-runner and ansible write under HOME
-    assert os.path.islink(os.path.join(COLLECTIONS, "ansible_collections", "auditfleet", "auditd"))
+    assert os.path.islink(COLLECTION_LINK)
     user, created = liveaudit.ensure_user(USER)
     sleepers = []
     proc = None

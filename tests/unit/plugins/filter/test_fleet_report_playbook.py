@@ -1,8 +1,8 @@
 """The kill_report playbook itself (playbooks/kill_report.yml), run by ansible-playbook on
 made-up facts: no root, no auditd.
 
-The collection is assembled in a temporary tree from this checkout's playbooks and plugins, with
-one difference: auditfleet.auditd.audit_facts is a stand-in action plugin that returns the facts
+The collection is assembled in a temporary tree from this checkout's playbooks and plugins
+(tests/lib/env.py's collection_tree()), with one difference: auditfleet.auditd.audit_facts is a stand-in action plugin that returns the facts
 each host holds in its inventory variable fake_facts (or fails, or raises the connection error
 of an unreachable host). Play 1 thus runs as written, and play 2 aggregates and writes the files
 with the real filters, through the real templating of the ansible-core under test.
@@ -17,8 +17,8 @@ import sys
 import pytest
 
 from fleet_data import FORMULA, SCRIPT, kill_event, reports_for
+from tests.lib.env import ROOT, ansible_env, collection_tree
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 STUB = '''
@@ -50,15 +50,10 @@ class ActionModule(ActionBase):
 def collection(tmp_path_factory):
     if not os.path.exists(PLAYBOOK_BIN):
         pytest.skip("no ansible-playbook next to %s" % sys.executable)
-    base = tmp_path_factory.mktemp("fleetpb")
-    coll = base / "collections" / "ansible_collections" / "auditfleet" / "auditd"
-    (coll / "plugins" / "action").mkdir(parents=True)
-    for name in ("galaxy.yml", "meta", "playbooks"):
-        os.symlink(os.path.join(ROOT, name), str(coll / name))
-    for name in ("filter", "plugin_utils", "module_utils", "lookup"):
-        os.symlink(os.path.join(ROOT, "plugins", name), str(coll / "plugins" / name))
-    (coll / "plugins" / "action" / "audit_facts.py").write_text(STUB)
-    return base
+    return collection_tree(tmp_path_factory.mktemp("fleetpb"),
+                           ["galaxy.yml", "meta", "playbooks", "plugins/filter", "plugins/plugin_utils",
+                            "plugins/module_utils", "plugins/lookup"],
+                           {"plugins/action/audit_facts.py": STUB})
 
 
 def facts(*events, truncated=False, total=None, lost=0, pid=99):
@@ -103,11 +98,7 @@ def inventory(path):
 def run_playbook(collection, tmp_path, *extra):
     inv = tmp_path / "inventory.json"
     inventory(inv)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection / "collections"),
-               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-               ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_ENABLED="yaml",
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, LC_ALL="C.UTF-8")
-    env.pop("ANSIBLE_CONFIG", None)
+    env = ansible_env(collection, base=tmp_path, ANSIBLE_INVENTORY_ENABLED="yaml")
     out = tmp_path / "out"
     argv = [PLAYBOOK_BIN, "auditfleet.auditd.kill_report", "-i", str(inv), "-e", "kill_report_dir=%s" % out]
     proc = subprocess.run(argv + list(extra), cwd=str(tmp_path), env=env, stdout=subprocess.PIPE,
@@ -154,8 +145,7 @@ def test_playbook_writes_the_four_files_and_names_failed_hosts(collection, tmp_p
 
     # the template-looking command line is text in every file, and nothing ran: the pipe
     # lookup would run in the playbook's directory (this checkout's playbooks/), or in the cwd
-    ran = [str(p) for p in (tmp_path / "PWNED", collection / "collections" / "ansible_collections" /
-                            "auditfleet" / "auditd" / "playbooks" / "PWNED") if os.path.lexists(str(p))]
+    ran = [p for p in (str(tmp_path / "PWNED"), os.path.join(ROOT, "playbooks", "PWNED")) if os.path.lexists(p)]
     for path in ran:
         os.unlink(path)
     assert ran == [], "log data was templated and ran on the controller"

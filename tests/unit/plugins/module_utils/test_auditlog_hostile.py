@@ -28,8 +28,8 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports
 from ansible_collections.auditfleet.auditd.plugins.module_utils._timeutil import iso_utc
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-COLLECTIONS = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "build", "collections"))
+from tests.lib.env import COLLECTIONS
+
 GS = "\x1d"
 KILL = ('type=SYSCALL msg=audit(1700000000.%03d:%d): arch=c000003e syscall=62 success=yes exit=0 '
         'a0=3e8 a1=9 a2=0 a3=0 items=0 ppid=10 pid=20 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 '

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _rulecheck, _rulecontrols, _rulehost, _rulesdir
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_plan, parse_status
+from tests.lib.env import COLLECTIONS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch, compat_from_config
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
@@ -482,9 +483,7 @@ def target_pythons():
 
 @pytest.mark.parametrize("python", target_pythons() or [pytest.param(None, marks=pytest.mark.skip)])
 def test_model_runs_the_same_on_every_target_python(python):
-    here = os.path.dirname(os.path.abspath(__file__))
-    collections = os.path.normpath(os.path.join(here, "..", "..", "..", "..", "build", "collections"))
-    argv = ["-c", SCRIPT, collections, json.dumps(ITEMS)]
+    argv = ["-c", SCRIPT, COLLECTIONS, json.dumps(ITEMS)]
     mine = subprocess.run(["python3"] + argv, stdout=subprocess.PIPE, universal_newlines=True, check=True)
     res = subprocess.run([python] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, check=False)

@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils._audit_tables import SYSCALLS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import ParseStats, parse_events
+from tests.lib.env import COLLECTIONS
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import (
     KILL_SYSCALLS, kill_reports)
 
@@ -179,7 +180,7 @@ def test_same_reports_on_every_target_python(python):
               "sys.path.insert(0, sys.argv[1])\n"
               "from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports\n"
               "print(json.dumps(list(kill_reports(sys.stdin.read())), sort_keys=True))\n")
-    res = subprocess.run([python, "-c", script, os.path.join(ROOT, "build", "collections")],
+    res = subprocess.run([python, "-c", script, COLLECTIONS],
                          input=edge_log(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, check=False)
     assert res.returncode == 0, res.stderr

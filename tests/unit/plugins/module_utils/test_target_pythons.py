@@ -13,8 +13,8 @@ import pytest
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditlog import parse_events
 from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport import kill_reports
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-COLLECTIONS = os.path.join(HERE, "..", "..", "..", "..", "build", "collections")
+from tests.lib.env import COLLECTIONS
+
 
 GS = "\x1d"
 SAMPLE = "\n".join([

@@ -10,7 +10,6 @@ import gzip
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -18,7 +17,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.lib import liveaudit
+from tests.lib import hoststate, liveaudit
 from tests.lib.auditlock import audit_test_lock
 from tests.lib.modulerun import run_module
 
@@ -161,8 +160,6 @@ def test_since_and_events_report(keyed):
 
 @live
 def test_raw_log_names_come_from_the_host(user):
-    if not shutil.which("service"):
-        pytest.skip("no service command to restart auditd with")
     key = liveaudit.new_key("afraw")
     # the restart reloads rules.d: ours are loaded afterwards
     with audit_test_lock(), liveaudit.auditd_log_format("RAW"):
@@ -598,26 +595,18 @@ def test_an_open_event_across_a_copytruncate_keeps_one_of_each_target(tmp_path):
 @live
 def test_a_stopped_auditd_is_reported(tmp_path):
     """With no audit daemon the kernel sends kills to printk only: the facts say so. Stops
-    the machine's auditd under the test lock and starts it again as it was started."""
+    the machine's auditd under the test lock and starts it again (tests/lib/hoststate.py)."""
     if os.path.isdir("/run/systemd/system"):
         pytest.skip("auditd is managed by systemd here; this test stops and starts the daemon "
                     "only where it runs without an init system (as tools/testenv.sh starts it)")
     log = tmp_path / "audit.log"
     write(log, kill_lines(1))
-    with audit_test_lock():
-        pid = _auditd_pid()
-        assert pid, "auditd is not running before the test"
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            argv = [a.decode() for a in f.read().split(b"\0") if a]
-        try:
-            os.kill(pid, signal.SIGTERM)
-            _wait_for(lambda: not _auditd_pid() and not os.path.exists("/proc/%d" % pid), "auditd to stop")
-            stopped = hand_facts([log], status=True)
-        finally:
-            if not _auditd_pid():
-                subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=liveaudit.ENV)
-            _wait_for(lambda: _auditd_pid() and liveaudit.audit_available() is None, "auditd to start")
+    with hoststate.guarded_host() as before:
+        assert before.running, "auditd is not running before the test"
+        hoststate.stop_auditd()
+        stopped = hand_facts([log], status=True)
+        hoststate.start_auditd()
+        _wait_for(lambda: liveaudit.audit_available() is None, "auditd to start")
         running = hand_facts([log], status=True)
     assert not stopped.get("failed"), stopped
     status = stopped["ansible_facts"]["auditd_status"]
@@ -626,14 +615,6 @@ def test_a_stopped_auditd_is_reported(tmp_path):
     assert pids(stopped) == [1001]  # the log is still read
     assert running["ansible_facts"]["auditd_status"]["daemon_running"] is True
     assert not [w for w in running["warnings"] if "not running" in w]
-
-
-def _auditd_pid():
-    out = liveaudit.run([liveaudit.AUDITCTL, "-s"], check=False).stdout
-    for line in out.splitlines():
-        if line.startswith("pid "):
-            return int(line.split()[1])
-    return 0
 
 
 def _wait_for(predicate, what, timeout=20):

@@ -1,7 +1,7 @@
 """audit_rule's controls (kernel audit settings in the rule file) on the real auditd.
 
-The settings are global to the machine: each test notes auditctl -s first and sets back what
-it changed, on top of the harness putting rules.d and auditctl -l back. Immutable mode (-e 2)
+The settings are global to the machine: the `host` fixture (tests/lib/hoststate.py) puts them
+back with rules.d and auditctl -l. Immutable mode (-e 2)
 is only ever tried in check mode here: once set, only a reboot undoes it (the fleet VMs test
 it for real).
 """
@@ -11,7 +11,7 @@ import pytest
 
 from tests.lib import liveaudit
 from tests.unit.plugins.modules.test_audit_rule_harness import (
-    AUDITCTL, RULES_DIR, HostState, host_guard, needs_ansible, needs_audit, run_module)
+    AUDITCTL, RULES_DIR, HostState, needs_ansible, needs_audit, run_module)
 
 pytestmark = [needs_ansible, needs_audit]
 
@@ -19,19 +19,6 @@ pytestmark = [needs_ansible, needs_audit]
 def status():
     out = liveaudit.run([AUDITCTL, "-s"]).stdout
     return dict((k, v.split()[0]) for k, v in (line.split(None, 1) for line in out.splitlines() if " " in line))
-
-
-@pytest.fixture
-def host():
-    with host_guard() as before:
-        saved = status()
-        try:
-            yield before
-        finally:
-            for flag, key in (("-r", "rate_limit"), ("-b", "backlog_limit")):
-                if status()[key] != saved[key]:
-                    liveaudit.run([AUDITCTL, flag, saved[key]])
-            assert status()["rate_limit"] == saved["rate_limit"]
 
 
 def debian_sets(flag):

@@ -4,10 +4,10 @@ run_module() runs the module's main() in this process with the given arguments, 
 Ansible would (AnsibleModule reads them, the result is the JSON the module prints), for
 ansible-core 2.16 and 2.19+ (tests/lib/modulerun.py).
 
-HostState is everything of the host's audit configuration a test could change: the files of
-/etc/audit/rules.d (bytes, mode, owner), /etc/audit/audit.rules and its .prev copy, and the
-kernel's rule list (auditctl -l). The `host` fixture takes the machine-wide test lock, snapshots
-it, and at the end puts back whatever differs and checks that the host is exactly as before.
+HostState (tests/lib/hoststate.py) is everything of the host's audit configuration a test could
+change: rules.d, audit.rules(.prev), auditd.conf, the kernel's rules and settings, whether auditd
+runs. The `host` fixture takes the machine-wide test lock, snapshots it, and at the end puts
+back whatever differs and checks that the host is exactly as before (guarded_host()).
 
 This file also tests the harness itself.
 """
@@ -15,21 +15,15 @@ import contextlib
 import importlib.util
 import json
 import os
-import stat
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
 from tests.lib import liveaudit, modulerun
-from tests.lib.auditlock import audit_test_lock
+from tests.lib.env import COLLECTIONS, ROOT
+from tests.lib.hoststate import AUDIT_FILES, RULES_DIR, HostState, guarded_host, kernel_rules as auditctl_list  # noqa: F401
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))))
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
-RULES_DIR = "/etc/audit/rules.d"
-AUDIT_FILES = ("/etc/audit/audit.rules", "/etc/audit/audit.rules.prev")
 AUDITCTL = liveaudit.AUDITCTL
 # (a child run by run_module_subprocess does not ask: under unshare, auditctl -s takes 8 s)
 
@@ -87,113 +81,14 @@ def run_module_subprocess(args, prefix=(), timeout=120, **popen):
 
 
 # --------------------------------------------------------------------------------------------
-# The host's audit state
+# The host's audit state (tests/lib/hoststate.py: HostState, guarded_host)
 # --------------------------------------------------------------------------------------------
-
-def auditctl_list():
-    out = liveaudit.run([AUDITCTL, "-l"]).stdout
-    return [line for line in out.splitlines() if line.strip() and line.strip() != "No rules"]
-
-
-def _file(path):
-    """(bytes, mode, uid, gid) of a regular file; for anything else (a FIFO or a link a test
-    planted) what it is, without opening it (a FIFO would block)."""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode):
-            return ("not a regular file", stat.S_IFMT(st.st_mode), st.st_uid, st.st_gid)
-        with open(path, "rb") as f:
-            return (f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
-    except FileNotFoundError:
-        return None
-
-
-class HostState(object):
-    """rules.d (every file: bytes, mode, owner), audit.rules(.prev), auditctl -l."""
-
-    def __init__(self, rules_dir=RULES_DIR):
-        self.rules_dir = rules_dir
-        self.files = dict((name, _file(os.path.join(rules_dir, name)))
-                          for name in sorted(os.listdir(rules_dir)))
-        self.audit_files = dict((p, _file(p)) for p in AUDIT_FILES)
-        self.kernel = auditctl_list()
-
-    def _parts(self):
-        return (self.files, self.audit_files, self.kernel)
-
-    def __eq__(self, other):
-        return self._parts() == other._parts()
-
-    def __ne__(self, other):
-        return not self == other
-
-    def differences(self, other):
-        out = []
-        for name in sorted(set(self.files) | set(other.files)):
-            if self.files.get(name) != other.files.get(name):
-                out.append("rules.d/%s: %r -> %r" % (name, self.files.get(name), other.files.get(name)))
-        for p in AUDIT_FILES:
-            if self.audit_files[p] != other.audit_files[p]:
-                out.append("%s differs" % p)
-        if self.kernel != other.kernel:
-            out.append("auditctl -l: %r -> %r" % (self.kernel, other.kernel))
-        return "\n".join(out) or "no difference"
-
-    def restore(self):
-        """Put back every file and the kernel list this snapshot holds."""
-        for name in os.listdir(self.rules_dir):
-            if name not in self.files:
-                os.unlink(os.path.join(self.rules_dir, name))
-        for name, state in self.files.items():
-            _put(os.path.join(self.rules_dir, name), state)
-        for path, state in self.audit_files.items():
-            _put(path, state)
-        if auditctl_list() != self.kernel:
-            liveaudit.run([AUDITCTL, "-D"])
-            if self.kernel:
-                fd, tmp = tempfile.mkstemp(suffix=".rules")
-                try:
-                    with os.fdopen(fd, "w") as f:
-                        f.write("".join(line + "\n" for line in self.kernel))
-                    liveaudit.run([AUDITCTL, "-R", tmp])
-                finally:
-                    os.unlink(tmp)
-
-
-def _put(path, state):
-    if state is None:
-        if os.path.lexists(path):
-            os.unlink(path)
-        return
-    if _file(path) == state:
-        return
-    content, mode, uid, gid = state
-    with open(path, "wb") as f:
-        f.write(content)
-    os.chmod(path, mode)
-    os.chown(path, uid, gid)
-
-
-@contextlib.contextmanager
-def guarded_host():
-    """Lock, snapshot, run, restore, and check the host is exactly as before."""
-    with audit_test_lock():
-        before = HostState()
-        try:
-            yield before
-        finally:
-            if HostState() != before:
-                before.restore()
-            after = HostState()
-            assert after == before, "the host was not put back:\n" + before.differences(after)
-
 
 @contextlib.contextmanager
 def host_guard():
     """guarded_host() for a test that runs the module (skips where it cannot run).
 
-    The `host` fixture of tests/unit/plugins/modules/conftest.py is this; a test file that
-    needs more put back (test_audit_rule_controls) defines its own around it.
+    The `host` fixture of tests/unit/plugins/modules/conftest.py is this.
     """
     if REASON is not None:
         pytest.skip("real auditd needed: %s" % REASON)
