@@ -37,10 +37,9 @@ export RUFF_CACHE_DIR := $(CURDIR)/.cache/ruff
 
 # Run one toolchain's command with its bin/ first in PATH (ansible-lint warns otherwise).
 in_venv = PATH="$(VENV)/ansible-$(1)/bin:$$PATH"
-# This checkout as ansible_collections/auditfleet/auditd (the layout tests/conftest.py keeps),
-# so that ansible-lint and ansible-doc resolve auditfleet.auditd.* names.
-COLLECTIONS := $(CURDIR)/build/collections
-COLL_LINK := $(COLLECTIONS)/ansible_collections/auditfleet/auditd
+# tests/lib/env.sh: the test bootstrap for shell (the collection link and ANSIBLE_COLLECTIONS_PATH,
+# the target interpreter, the machine-wide audit test lock); tests/lib/env.py in Python.
+ENV_SH := source tests/lib/env.sh
 
 .PHONY: help venv lint sanity unit integration test clean distclean lint-static
 .PHONY: demo bench bench-facts bench-eda bench-report test-fleet test-fleet-all bench-fleet
@@ -68,14 +67,11 @@ lint-static:
 	 antsibull-docs lint-collection-docs --plugin-docs . || failed+=(antsibull-docs); \
 	 (( $${#failed[@]} == 0 )) || { echo "lint failed: $${failed[*]}"; exit 1; }
 
-$(COLL_LINK):
-	mkdir -p $(@D)
-	ln -sfn $(CURDIR) $@
-
-# build/ is in .ansible-lint's exclude_paths, so the link does not make ansible-lint loop.
-$(addprefix ansible-lint-,$(ANSIBLE_VERSIONS)): ansible-lint-%: | $(COLL_LINK)
+# The collection link lets ansible-lint and ansible-doc resolve auditfleet.auditd.* names; build/
+# is in .ansible-lint's exclude_paths, so the link does not make ansible-lint loop.
+$(addprefix ansible-lint-,$(ANSIBLE_VERSIONS)): ansible-lint-%:
 	$(call in_venv,$*) ansible-lint --nocolor --version
-	$(call in_venv,$*) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --nocolor --profile production $(ARGS)
+	$(ENV_SH) && $(call in_venv,$*) ANSIBLE_COLLECTIONS_PATH="$$AF_COLLECTIONS" ansible-lint --nocolor --profile production $(ARGS)
 
 $(addprefix sanity-,$(ANSIBLE_VERSIONS)): sanity-%:
 	tools/ansible_test_sanity.sh $* $(ARGS)
@@ -149,7 +145,7 @@ docsite: build
 	$(REL_BIN)/python tools/docsite.py build --tarball $$(ls $(DIST)/auditfleet-auditd-*.tar.gz) --dest build/docsite
 
 # tests/release runs with the 2.16 toolchain's pytest and calls the release tools by path.
-release-check: venv-release | $(COLL_LINK)
+release-check: venv-release
 	$(call in_venv,2.16) python -m pytest -p no:cacheprovider --rootdir "$(CURDIR)" -ra tests/release $(ARGS)
 
 # ---- the demo, benchmarks and the fleet -----------------------------------------------------
@@ -162,21 +158,21 @@ demo:
 	KEEP="$(KEEP)" tools/demo.sh $(ARGS)
 
 # Benchmarks print figures; they assert nothing. LOG=/path/audit.log benchmarks an existing log.
-# bench_facts.py imports the collection through the build/collections link (make clean removes it).
+# They import the collection through tests/lib/env.py (which makes the link make clean removes).
 BENCH_PY = $(VENV)/ansible-2.16/bin/python
 LOG ?=
 bench: venv
 	$(BENCH_PY) bench/bench_parser.py $(if $(LOG),--log "$(LOG)") $(ARGS)
 
-bench-facts: venv | $(COLL_LINK)
+bench-facts: venv
 	$(BENCH_PY) bench/bench_facts.py $(ARGS)
 
 # The EDA event source: events/s it sustains on a growing log, latency from write to queue.
-bench-eda: venv | $(COLL_LINK)
+bench-eda: venv
 	$(BENCH_PY) bench/bench_eda.py $(ARGS)
 
 # The playbook on both toolchains (1000 hosts x 100 kills, and 100 hosts as the baseline).
-bench-report: venv | $(COLL_LINK)
+bench-report: venv
 	$(BENCH_PY) bench/bench_report.py $(ARGS)
 
 # The fleet: qemu VMs with their own kernel, systemd and auditd (tests/fleet/README.md).

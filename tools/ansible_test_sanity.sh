@@ -19,6 +19,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+locked=false
+if [[ "${1:-}" == --locked ]]; then locked=true; shift; fi
 ver=${1:?usage: $0 X.Y [ansible-test sanity options...]}
 shift
 venv="$ROOT/.venv/ansible-$ver"
@@ -29,13 +31,16 @@ work="$ROOT/build/sanity-$ver"
 coll="$work/ansible_collections/auditfleet/auditd"
 pybin="$work/pybin"
 
-# One sanity run per toolchain at a time in this tree; ansible-test's cache in ~/.ansible/test is
-# shared by every checkout on the machine, so creating its per-test venvs is serialized as well.
+# ansible-test's cache in ~/.ansible/test is shared by every checkout on the machine: one sanity
+# run at a time creates its per-test venvs (and so one per toolchain in this tree). The rest of
+# this script runs again holding that lock (tests/lib/env.sh).
 mkdir -p "$work" "$HOME/.ansible/test/cache"
-exec 8>"$work.lock"
-flock 8
-exec 9>"$HOME/.ansible/test/.auditfleet-sanity.lock"
-flock 9
+if ! $locked; then
+    # shellcheck source=../tests/lib/env.sh
+    source "$ROOT/tests/lib/env.sh"
+    af_lock_file "$HOME/.ansible/test/.auditfleet-sanity.lock" bash "${BASH_SOURCE[0]}" --locked "$ver" "$@"
+    exit
+fi
 
 # 1. Offline get-pip stand-in for every pip version this ansible-test bootstraps (read from
 #    ansible_test itself: it depends on the target Python version).

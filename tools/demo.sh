@@ -7,18 +7,20 @@
 #   3. runs `ansible-playbook auditfleet.auditd.demo` against localhost, holding the machine-wide
 #      audit test lock: the role auditfleet.auditd.auditd_syscall with the kill rule set, a sleep
 #      killed as root with the login uid of a demo user, the kill report read back with the lookup
-#      auditfleet.auditd.audit_log; then everything it added is removed.
+#      auditfleet.auditd.audit_log; then everything it added is removed. Unless KEEP=1, it runs
+#      under the guard of tests/lib/hoststate.py, which checks that the host's audit state is as
+#      before (and puts back what the playbook left, saying so).
 #
 # Usage: tools/demo.sh [ansible-playbook options...]     e.g. tools/demo.sh -v
 # Environment:
 #   KEEP=1             keep the kill rule set, the demo user and auditd.conf (auditfleet_demo_keep)
 #   DEMO_VENV=DIR      use this virtualenv's ansible-playbook (it must have ansible-core >= 2.16)
 #   AUDITFLEET_TEST_LOCK=FILE   the lock file (default /run/auditfleet-tests.lock)
+#   AUDITFLEET_TARGET_PYTHON=PATH   the Python modules run on (default /usr/bin/python3, see tests/lib/env.py)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEMO_DIR="$ROOT/build/demo"
-LOCK=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock}
 REQUIREMENTS="$ROOT/tests/requirements/ansible-2.16.txt"
 
 log() { printf '[demo] %s\n' "$*"; }
@@ -32,7 +34,6 @@ esac
 
 [[ "$(id -u)" == 0 ]] || die "the demo loads audit rules and reads /var/log/audit: run it as root (sudo make demo)"
 [[ "$(uname -s)" == Linux && -e /proc/self/loginuid ]] || die "the demo needs Linux with kernel audit (/proc/self/loginuid)"
-command -v flock >/dev/null || die "flock (util-linux) is missing"
 
 # ---- 1. toolchain ---------------------------------------------------------------------------
 # Python for the venv: the system's first (pyenv shims may point to a Python that is not there),
@@ -123,14 +124,15 @@ export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml         # the report prints as lines,
 export ANSIBLE_LOCAL_TEMP="$DEMO_DIR/tmp" ANSIBLE_REMOTE_TEMP="$DEMO_DIR/tmp"
 export ANSIBLE_RETRY_FILES_ENABLED=false
 cd "$DEMO_DIR"     # no ansible.cfg of another directory applies
-if ! flock -n "$LOCK" true; then
-    log "waiting for the audit test lock $LOCK (another run changes kernel audit state)"
-fi
+# The machine-wide audit test lock (tests/lib/env.sh: no child, an auditd the demo restarts least
+# of all, keeps it); the guard also checks the host's audit state afterwards, unless KEEP=1.
+# shellcheck source=../tests/lib/env.sh
+source "$ROOT/tests/lib/env.sh"
+if [[ $keep == true ]]; then under=af_locked; else under=af_guarded; fi
 log "running ansible-playbook auditfleet.auditd.demo (auditfleet_demo_keep=$keep)"
 start=$SECONDS
-# -o: the lock's descriptor is not passed on (an auditd restarted by the demo must not hold it)
-flock -o "$LOCK" "$venv/bin/ansible-playbook" -i localhost, -c local \
-    -e ansible_python_interpreter="$venv/bin/python" \
+"$under" "$venv/bin/ansible-playbook" -i localhost, -c local \
+    -e ansible_python_interpreter="$AF_TARGET_PYTHON" \
     -e auditfleet_demo_keep="$keep" \
     auditfleet.auditd.demo "$@"
 log "done in $((SECONDS - start))s"

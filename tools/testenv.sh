@@ -70,41 +70,12 @@ ensure_packages() {
     apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" </dev/null
 }
 
-auditd_running() {
-    # auditctl -s reports the pid of the audit daemon the kernel talks to (0: none).
-    local pid
-    pid=$(LC_ALL=C auditctl -s 2>/dev/null | awk '$1 == "pid" {print $2}')
-    [[ -n "$pid" && "$pid" != 0 ]] && kill -0 "$pid" 2>/dev/null
-}
-
+# auditd installed and running: tests/lib/hoststate.py, under the machine-wide test lock (as any
+# auditd start), without the init script (it would replace every rule loaded in the kernel, other
+# tests' rules included); tests load the rules they need themselves.
 ensure_auditd() {
-    if auditd_running; then
-        log "auditd is running"
-        return
-    fi
-    # Without systemd, start the daemon alone: /etc/init.d/auditd start would also run
-    # `auditctl -R /etc/audit/audit.rules`, which replaces every rule loaded in the kernel
-    # (other tests' rules included); tests load the rules they need themselves.
-    # Held: the machine-wide test lock (tests/lib/auditlock.py), as for any auditd (re)start;
-    # flock -o so the daemon does not keep it. The daemon's output goes to a file, so that it
-    # cannot hold CI's output pipe open.
-    local lock=${AUDITFLEET_TEST_LOCK:-/run/auditfleet-tests.lock} out="$ROOT/build/auditd-start.log"
-    mkdir -p "$ROOT/build"
-    if [[ -d /run/systemd/system ]]; then
-        log "starting auditd (systemctl start auditd)"
-        flock -o "$lock" systemctl start auditd </dev/null >"$out" 2>&1 || { cat "$out"; return 1; }
-    else
-        log "starting auditd (/sbin/auditd)"
-        flock -o "$lock" "$(command -v auditd || echo /sbin/auditd)" </dev/null >"$out" 2>&1 || { cat "$out"; return 1; }
-    fi
-    for _ in $(seq 1 50); do
-        auditd_running && { log "auditd is running"; return; }
-        sleep 0.2
-    done
-    log "ERROR: auditd did not start; its output and auditctl -s follow"
-    cat "$out"
-    auditctl -s
-    return 1
+    "$AF_PYTHON" "$ROOT/tests/lib/hoststate.py" ensure-running
+    log "auditd is running"
 }
 
 # Build .venv/ansible-X.Y (or .venv/release) unless its stamp matches the requirements file and interpreter.
@@ -144,25 +115,34 @@ ensure_venv() {
     log "$name: ready ($("$dir/bin/python" -V)$([[ -x "$dir/bin/ansible" ]] && "$dir/bin/ansible" --version | head -n 1 | sed 's/^/, /'))"
 }
 
-main() {
-    local versions=("$@")
-    ((${#versions[@]})) || versions=(2.16 2.21)
-    [[ " ${versions[*]} " == *" release "* ]] && EXTRA_PACKAGES=pandoc
-    ensure_packages
-    ensure_auditd
-    mkdir -p "$VENVS"
-    # The real path: a venv's scripts name their interpreter by the path it was built at, and
-    # .venv may be a symlink that goes away (a worktree's link to a shared .venv).
-    VENVS=$(cd "$VENVS" && pwd -P)
-    # Several people may run make in this tree at once: one venv build at a time.
-    exec 9>"$VENVS/.lock"
-    flock 9
+build_venvs() {
     local v
-    for v in "${versions[@]}"; do
+    for v in "$@"; do
         ensure_venv "$v"
     done
     ensure_venv rulebook
     ensure_venv browser
+}
+
+main() {
+    mkdir -p "$VENVS"
+    # The real path: a venv's scripts name their interpreter by the path it was built at, and
+    # .venv may be a symlink that goes away (a worktree's link to a shared .venv).
+    VENVS=$(cd "$VENVS" && pwd -P)
+    if [[ "${1:-}" == --locked ]]; then   # the run below, holding the lock
+        shift
+        build_venvs "$@"
+        return
+    fi
+    local versions=("$@")
+    ((${#versions[@]})) || versions=(2.16 2.21)
+    [[ " ${versions[*]} " == *" release "* ]] && EXTRA_PACKAGES=pandoc
+    ensure_packages
+    # shellcheck source=../tests/lib/env.sh
+    source "$ROOT/tests/lib/env.sh"   # (needs a python3: the packages above bring Debian's)
+    ensure_auditd
+    # Several people may run make in this tree at once: one venv build at a time.
+    af_lock_file "$VENVS/.lock" bash "${BASH_SOURCE[0]}" --locked "${versions[@]}"
 }
 
 main "$@"
