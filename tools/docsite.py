@@ -42,7 +42,7 @@ LABEL_PREFIX = f"ansible_collections.{COLLECTION}.docsite."
 REPOSITORY = "https://github.com/auditfleet/auditd/blob/main/"
 # Markdown docs that are for developers of the collection (the tarball leaves them out too,
 # galaxy.yml build_ignore): not in the site.
-DEVELOPMENT_ONLY = {"fleet-tests.md"}
+DEVELOPMENT_ONLY = {"fleet-tests.md", "testing.md"}
 TIMEOUT = 300
 
 # pandoc renders [text](target) as `text <target>`__ (anonymous) or `text <target>`_, and a link

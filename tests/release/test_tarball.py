@@ -22,11 +22,11 @@ FORBIDDEN = ["Makefile", "ruff.toml", ".ansible-lint", ".gitignore", ".ci", ".ci
              "bench", "bench/*", "tools", "tools/*", "build", "build/*", ".venv*", ".cache*",
              "*__pycache__*", "*.pyc", "*.tar.gz", ".hypothesis*", ".pytest_cache*", ".ruff_cache*",
              "tests/fleet*", "tests/unit*", "tests/integration*", "tests/lib*", "tests/requirements*",
-             "tests/release*", "tests/output*", "tests/conftest.py", "docs/fleet-tests.md",
+             "tests/release*", "tests/output*", "tests/conftest.py", "docs/fleet-tests.md", "docs/testing.md",
              "docs/execution-environment/context*", "docs/execution-environment/*.tar.gz"]
 # Shipped trees: every checkout file in them must be in the tarball.
 SHIPPED_TREES = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "changelogs/", "extensions/")
-DEVELOPMENT_DOCS = {"docs/fleet-tests.md"}
+DEVELOPMENT_DOCS = {"docs/fleet-tests.md", "docs/testing.md"}
 # Files a user (or Galaxy, Automation Hub, ansible-builder, antsibull-docs) reads.
 REQUIRED = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "bindep.txt", "meta/runtime.yml",
             "meta/execution-environment.yml", "tests/config.yml", "changelogs/changelog.yaml",

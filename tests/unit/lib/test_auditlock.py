@@ -3,6 +3,7 @@ the command runs, and kept by no child after it, a daemon started under it least
 These tests use a lock file of their own, not the machine-wide one."""
 import fcntl
 import os
+import select
 import subprocess
 import time
 
@@ -82,13 +83,16 @@ def test_shell_lock_passes_the_exit_status_and_waits_for_the_holder(tmp_path):
     path = str(tmp_path / "lock")
     env = dict(os.environ, AUDITFLEET_TEST_LOCK=path)
     with auditlock.audit_test_lock(path):
-        proc = subprocess.Popen(["bash", "-c", 'source "$1"; af_locked sh -c "exit 3"', "bash", ENV_SH], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-        time.sleep(1)
+        proc = subprocess.Popen(["bash", "-c", 'source "$1"; af_locked sh -c "echo ran; exit 3"', "bash", ENV_SH],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        ready, _w, _x = select.select([proc.stdout], [], [], 120)
+        assert ready, "af_locked said nothing in 120 s"
+        first = proc.stdout.readline()
+        assert first == "waiting for the audit test lock %s\n" % path
+        time.sleep(0.5)
         assert proc.poll() is None, "af_locked ran while another process held the lock"
-    out = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 3, out
-    assert "waiting for the audit test lock %s" % path in out
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 3 and rest == "ran\n", rest
 
 
 @pytest.mark.parametrize("argv", [[], ["--"], ["--file"], ["--bogus", "--", "true"]])
