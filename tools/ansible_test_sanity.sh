@@ -5,6 +5,8 @@
 # ansible-test needs the collection at .../ansible_collections/auditfleet/auditd and lists its files
 # with git, so the checkout's files (tracked, plus untracked ones not ignored: uncommitted work is
 # tested too) are copied to build/sanity-X.Y/ansible_collections/auditfleet/auditd, made a git repo.
+# (Not the collection link that tools/ansible_test_integration.sh uses: with --venv, ansible-test
+# delegates to its venv with the content root resolved to the checkout, which it then rejects.)
 #
 # Invocation, measured here (ansible-core 2.16.19 and 2.21.5; no internet, PyPI through pip's config):
 #   without the offline get-pip stand-in both fail (get-pip download: name resolution). With it both

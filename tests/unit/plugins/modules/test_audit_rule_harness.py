@@ -22,7 +22,7 @@ import pytest
 
 from tests.lib import liveaudit, modulerun
 from tests.lib.env import COLLECTIONS, ROOT
-from tests.lib.hoststate import AUDIT_FILES, RULES_DIR, HostState, guarded_host, kernel_rules as auditctl_list  # noqa: F401
+from tests.lib.hoststate import RULES_DIR, HostState, guarded_host, kernel_rules as auditctl_list
 
 AUDITCTL = liveaudit.AUDITCTL
 # (a child run by run_module_subprocess does not ask: under unshare, auditctl -s takes 8 s)
