@@ -32,6 +32,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=images.sh
 . "$HERE/images.sh"
+# shellcheck source=../lib/env.sh
+source "$ROOT/tests/lib/env.sh"   # AF_COLLECTIONS: the checkout as auditfleet.auditd
 WORK=$(realpath -m "${FLEET_WORKDIR:-$HERE/.work}")
 IMG=$WORK/img
 RUN=$WORK/run
@@ -180,7 +182,7 @@ host_key_checking = False
 retry_files_enabled = False
 # emulated guests are slow to answer while several of them boot or work
 timeout = 60
-collections_path = $ROOT/build/collections:~/.ansible/collections:/usr/share/ansible/collections
+collections_path = $AF_COLLECTIONS:~/.ansible/collections:/usr/share/ansible/collections
 # wall time per task: every task costs seconds on emulated hosts
 callback_plugins = $HERE/callback_plugins
 callbacks_enabled = fleet_timer

@@ -47,13 +47,10 @@ else
 fi
 [ "${#scenarios[@]}" -gt 0 ] || { echo "fleet: no scenarios in $HERE/scenarios" >&2; exit 2; }
 
-# The collection as ansible_collections/auditfleet/auditd (the layout tests/conftest.py keeps).
-link=$ROOT/build/collections/ansible_collections/auditfleet/auditd
-if [ ! -L "$link" ]; then
-  mkdir -p "$(dirname "$link")"
-  ln -s "$ROOT" "$link"
-fi
-export ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections
+# The checkout as the collection auditfleet.auditd (tests/lib/env.sh: the link, AF_COLLECTIONS).
+# shellcheck source=../lib/env.sh
+source "$ROOT/tests/lib/env.sh"
+export ANSIBLE_COLLECTIONS_PATH=$AF_COLLECTIONS
 
 T0=$(date +%s)
 summary=()
