@@ -74,6 +74,11 @@ done
 echo "ansible-test $ver: controller Python $("$python" -c 'import platform; print(platform.python_version())'), target Pythons found: ${found[*]}"
 
 # 3. The collection tree: checkout files only (no .venv, build, caches), as a fresh git repo.
+# ansible-test's delegation venv (tests/output/.tmp/delegation: made, and pip bootstrapped, when it
+# is missing) is kept from the last run, at the same path, instead of being made again.
+keep="$work/delegation.keep"
+rm -rf "$keep"
+if [[ -d "$coll/tests/output/.tmp/delegation" ]]; then mv "$coll/tests/output/.tmp/delegation" "$keep"; fi
 rm -rf "$work/ansible_collections"
 mkdir -p "$coll"
 (
@@ -87,6 +92,7 @@ mkdir -p "$coll"
 ) | tar -xf - -C "$coll"
 git -C "$coll" init -q
 git -C "$coll" add -A
+if [[ -d "$keep" ]]; then mkdir -p "$coll/tests/output/.tmp" && mv "$keep" "$coll/tests/output/.tmp/delegation"; fi
 
 # 4. Run. PATH: pythonX.Y links first, then the toolchain (ansible-test, ansible-doc), no pyenv shims.
 clean_path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -e '/\.pyenv/shims$' -e '/\.pyenv/plugins/' | paste -sd:)
