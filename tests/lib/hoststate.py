@@ -122,7 +122,9 @@ def put_entry(path, state):
     if read_entry(path) == state:
         return
     if state is None:
-        if os.path.lexists(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)  # a directory a test made in rules.d
+        elif os.path.lexists(path):
             os.unlink(path)
         return
     content, mode, uid, gid = state
