@@ -4,7 +4,7 @@
 #   make lint          ruff, changelog and plugin-doc lint, ansible-lint (production profile)
 #   make sanity        ansible-test sanity
 #   make unit          pytest tests/unit
-#   make integration   tests/integration/targets (tests/integration/run.sh)
+#   make integration   tests/integration/targets (tests/integration/run.sh; docs/testing.md)
 #   make test          all of the above for every toolchain, then a PASS/FAIL/NOT RUN summary
 #   make clean         remove build trees and caches (make distclean: the toolchains too)
 #   make demo          the main job on localhost (KEEP=1 keeps the rule set); see README.md
