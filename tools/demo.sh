@@ -15,7 +15,7 @@
 # Environment:
 #   KEEP=1             keep the kill rule set, the demo user and auditd.conf (auditfleet_demo_keep)
 #   DEMO_VENV=DIR      use this virtualenv's ansible-playbook (it must have ansible-core >= 2.16)
-#   AUDITFLEET_TEST_LOCK=FILE   the lock file (default /run/auditfleet-tests.lock)
+#   AUDITFLEET_TEST_LOCK=FILE   the audit test lock file (default: tests/lib/auditlock.py's LOCK_PATH)
 #   AUDITFLEET_TARGET_PYTHON=PATH   the Python modules run on (default /usr/bin/python3, see tests/lib/env.py)
 set -euo pipefail
 
