@@ -11,7 +11,8 @@ import pytest
 from tests.lib import hoststate, liveaudit
 from tests.lib.env import ROOT
 
-REASON = liveaudit.audit_available()
+with hoststate.audit_test_lock():  # (as the audit_rule harness: not while another test has auditd stopped)
+    REASON = liveaudit.audit_available()
 live = pytest.mark.skipif(REASON is not None, reason="real auditd needed: %s" % REASON)
 HOSTSTATE = os.path.join(ROOT, "tests", "lib", "hoststate.py")
 

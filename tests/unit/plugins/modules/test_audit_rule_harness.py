@@ -21,6 +21,7 @@ import sys
 import pytest
 
 from tests.lib import liveaudit, modulerun
+from tests.lib.auditlock import audit_test_lock
 from tests.lib.env import COLLECTIONS, ROOT
 from tests.lib.hoststate import RULES_DIR, HostState, guarded_host, kernel_rules as auditctl_list
 
