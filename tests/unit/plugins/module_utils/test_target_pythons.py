@@ -15,6 +15,7 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._killreport impo
 
 from tests.lib.env import COLLECTIONS
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 GS = "\x1d"
 SAMPLE = "\n".join([
