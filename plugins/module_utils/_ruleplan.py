@@ -170,7 +170,8 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
         raise AuditRuleError("%s; nothing was changed" % status["message"])
     available, immutable = kernel.available, kernel.immutable
     kernel_canon = kernel.canon(host)
-    p.missing_before = [r for r in spec.rules if r.canon() not in kernel_canon]
+    missing_rules = [r for r in spec.rules if r.canon() not in kernel_canon]
+    p.missing_before = list(missing_rules)
     if available:
         p.missing_before += [c for c in spec.controls if not c.satisfied(status)]
     p.stale_before = [r for r in p.stale_candidates if r.canon() in kernel_canon]
@@ -204,7 +205,7 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
     # how the load would go, and what the kernel would then list
     p.compiled_after = directory.compile(spec.file_name, after_text)[0]
     p.load_kind = load_kind(p.compiled_after)
-    p.load_add = [r for r in spec.rules if r.canon() not in kernel_canon]
+    p.load_add = missing_rules
     p.load_delete = p.stale_before
     p.predicted_kernel = kernel.listing
     if p.need_load:

@@ -26,13 +26,13 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols im
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import (
     HostArch)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
-    AuditRuleError, CanonSet, control_problem)
+    AuditRuleError, control_problem)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleplan import (
     DirSnapshot, KernelSnapshot, RuleSetSpec, outcome, plan_rule_set, prove)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
     AUDIT_RULES, FILE_MODE, managed_name, read_rules_dir, rule_file_name, _text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import (
-    parse_rule_lines, rules_from_text)
+    rules_from_text)
 
 LOCK_PATH = "/run/auditfleet-audit_rule.lock"
 LOCK_TIMEOUT = 300
@@ -423,8 +423,8 @@ class RuleSetManager(object):
 
         kernel_after = kernel_before
         if plan.need_load:
-            kernel_after = self._load_and_prove(loader, auditctl, spec.rules, plan.stale_candidates,
-                                                snapshot, kernel_before, result, diffs)
+            kernel_after = self._load_and_prove(loader, auditctl, plan, snapshot, kernel_before,
+                                                result, diffs)
         status_after = getattr(self, "status_after", None)
         result.update(outcome(spec, kernel_after,
                               status_after if status_after is not None else self.status_before,
@@ -499,13 +499,12 @@ class RuleSetManager(object):
                 "before": "".join("%s %s\n" % (k, before.get(k, "?")) for k in keys),
                 "after": "".join("%s %s\n" % (k, after.get(k, "?")) for k in keys)}
 
-    def _load_and_prove(self, loader, auditctl, declared, stale_candidates, snapshot,
-                        kernel_before, result, diffs):
-        before = CanonSet(parse_rule_lines(kernel_before, self.host))
+    def _load_and_prove(self, loader, auditctl, plan, snapshot, kernel_before, result, diffs):
+        # what to add and delete was decided by the plan against this same kernel snapshot
+        declared, stale_candidates = plan.spec.rules, plan.stale_candidates
         unset = [c for c in self.controls if not c.satisfied(self.status_before)]
-        add, own_lock = load_plan(unset, [r for r in declared if r.canon() not in before])
-        load = loader.load(add=add, delete=[r for r in stale_candidates if r.canon() in before],
-                           lock=own_lock)
+        add, own_lock = load_plan(unset, plan.load_add)
+        load = loader.load(add=add, delete=plan.load_delete, lock=own_lock)
         result["load_method"] = loader.method
         kernel_after, missing, left, problems = kernel_before, [], [], []
         self.status_after = None
