@@ -617,9 +617,6 @@ class CanonSet(object):
             return False
         return pk[0] in (self._perm_any if pk[1] else self._perm_all)
 
-    def __len__(self):
-        return len(self.exact)
-
 
 class RawRule(Rule):
     """A rule line this model does not understand; compared as whitespace-normalised text."""
