@@ -242,6 +242,9 @@ ansible_facts:
           that process is alive. When it is false, the kernel sends its records to the kernel
           log (printk), not to the audit log, so new kills are not in these facts (a warning
           says so).
+        - C(rules_error) is there only when C(auditctl -l) failed or printed a rule that could
+          not be read; O(status) then returns no loaded rules and a warning, and the reports
+          are returned as usual.
       returned: when O(status) is true
       type: dict
       sample: {enabled: 1, failure: 1, pid: 2135, rate_limit: 0, backlog_limit: 8192, lost: 0, backlog: 0,
@@ -388,10 +391,16 @@ def _alive(pid):
 def _status(module, warnings):
     from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import (
         canonical_listing, get_status)
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
     status = get_status(module)
     rules = []
     if status.get("available"):
-        rules = canonical_listing(module)
+        try:
+            rules = canonical_listing(module)
+        except AuditRuleError as exc:
+            # the kill reports are what was asked for: an unreadable listing must not lose them
+            status["rules_error"] = str(exc)
+            warnings.append("the loaded rules could not be read, auditd_loaded_rules is empty: %s" % exc)
     pid = status.get("pid")
     status["daemon_running"] = bool(status.get("available")) and _alive(pid)
     if status.get("available") and not status["daemon_running"]:

@@ -622,3 +622,26 @@ def _wait_for(predicate, what, timeout=20):
     while not predicate():
         assert time.time() < deadline, "timed out waiting for %s" % what
         time.sleep(0.1)
+
+
+@live
+def test_a_failing_auditctl_listing_keeps_the_reports_and_warns(tmp_path, monkeypatch):
+    """auditctl -l failing (here made to answer rc 1, the outside world) used to end the module
+    with a traceback and no facts; the kill reports are what was asked for."""
+    from ansible_collections.auditfleet.auditd.plugins.module_utils import _command
+    real = _command.run
+
+    def failing_listing(argv, *args, **kwargs):
+        if argv[1:] == ["-l"]:
+            return 1, "", "made to fail"
+        return real(argv, *args, **kwargs)
+    monkeypatch.setattr(_command, "run", failing_listing)
+    log = tmp_path / "audit.log"
+    write(log, kill_lines(1))
+    result = hand_facts([log], status=True)
+    assert not result.get("failed"), result
+    assert pids(result) == [1001]
+    facts = result["ansible_facts"]
+    assert facts["auditd_loaded_rules"] == []
+    assert "auditctl -l failed (rc 1): made to fail" in facts["auditd_status"]["rules_error"]
+    assert any("the loaded rules could not be read" in w for w in result["warnings"])
