@@ -497,17 +497,22 @@ class SyscallRule(Rule):
         self.keys = tuple(keys)
         self.table = table          # syscall table name, for the listing order
 
-    def render(self):
+    def _words(self, syscalls, field_text):
+        """The rule as one line: SYSCALLS (text, or None for no -S) and each field as FIELD_TEXT
+        gives it. render() and listing() differ only in these two."""
         parts = ["-a", "%s,%s" % (self.action, self.list)]
         if self.arch:
             parts += ["-F", "arch=%s" % self.arch]
-        if self.syscalls:
-            parts += ["-S", ",".join(self.syscalls)]
+        if syscalls:
+            parts += ["-S", syscalls]
         for f in self.fields:
-            parts += [f.flag, f.render()]
+            parts += [f.flag, field_text(f)]
         for k in self.keys:
             parts += ["-F", "key=%s" % k]
         return " ".join(parts)
+
+    def render(self):
+        return self._words(",".join(self.syscalls), lambda f: f.render())
 
     def _as_watch(self):
         """auditctl prints an exit rule on all syscalls of every ABI whose only fields are
@@ -548,16 +553,8 @@ class SyscallRule(Rule):
                 # auditctl 3.0.9 prints perm= before path= this way (its own printing bug)
                 return " -p %s-w %s%s" % (rule.perms, path, "".join(" -k %s" % k for k in self.keys))
             return " ".join(["-w", path, "-p", rule.perms] + ["-k %s" % k for k in self.keys])
-        parts = ["-a", "%s,%s" % (self.action, self.list)]
-        if self.arch:
-            parts += ["-F", "arch=%s" % self.arch]
-        if self.list in ("exit", "io_uring") or self.syscalls:
-            parts += ["-S", self._sorted_syscalls()]
-        for f in self.fields:
-            parts += [f.flag, f.listing()]
-        for k in self.keys:
-            parts += ["-F", "key=%s" % k]
-        return " ".join(parts)
+        listed = self.list in ("exit", "io_uring") or self.syscalls
+        return self._words(self._sorted_syscalls() if listed else None, lambda f: f.listing())
 
     def canon(self):
         watch = self._as_watch()
