@@ -28,7 +28,7 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel impor
     AuditRuleError)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
     AUDIT_RULES, DEFAULT_RULES_DIR, FILE_MODE, LOAD_ALL, LOAD_RULE_BY_RULE, compile_rules, load_kind, lock_of,
-    read_rules_dir, _LOCK_LINE, _read, _text)
+    read_rules_dir, unlocked, _read, _text)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import (
     parse_rule_lines)
 
@@ -183,15 +183,17 @@ def auditctl_syscalls(module, host):
 
 
 def load_plan(controls, rules):
-    """(what to add with one auditctl -R, the lock to set after the proof).
+    """(what to add with one auditctl -R, the settings to set after the proof).
 
-    The settings come first and the rules after them, as augenrules orders a file. The lock
-    (-e 2) is never part of the load: loaded with the rules, a rule the kernel rejects would
-    leave the host locked without it until the next boot, and the rollback could not undo
-    anything. It is set on its own once the rules are proven.
+    The settings come first and the rules after them, as augenrules orders a file. What only a
+    reboot undoes (--loginuid-immutable, the lock -e 2: Control.irreversible) is never part of
+    the load: loaded with the rules, a rule the kernel rejects would leave the host locked (or
+    its login uids immutable) without it until the next boot, and the rollback could not undo
+    it. Those are set on their own once the rules are proven, in the order of CONTROLS (the
+    lock last).
     """
-    settings = [c for c in controls if c.flag != "-e"]
-    lock = [c for c in controls if c.flag == "-e"]
+    settings = [c for c in controls if not c.irreversible]
+    lock = [c for c in controls if c.irreversible]
     return settings + list(rules), lock
 
 
@@ -210,9 +212,10 @@ class Loader(object):
     - otherwise the directory is compiled here exactly as augenrules does it (into
       /etc/audit/audit.rules for the default directory, into a private temporary file for
       another one) and loaded with ``auditctl -R``.
-    When the compiled rules lock the kernel (-e 2), neither augenrules --load nor the service
-    is used: /etc/audit/audit.rules is compiled for the next boot (augenrules without --load),
-    and the compiled rules without the lock line are loaded with ``auditctl -R``. The lock is
+    When the compiled rules hold what only a reboot undoes (-e 2, --loginuid-immutable:
+    ``_rulesdir.lock_of``), neither augenrules --load nor the service is used:
+    /etc/audit/audit.rules is compiled for the next boot (augenrules without --load), and the
+    compiled rules without those lines are loaded with ``auditctl -R``. Their Controls are
     returned (``result["lock"]``) for the caller to set once the rules are proven.
     Without -D, loading the whole directory again would stop at the first rule that is already
     loaded (Rule exists), so the change is applied rule by rule: the set's dropped rules are
@@ -263,18 +266,16 @@ class Loader(object):
         return self.full_method if kind == LOAD_ALL else "auditctl"
 
     def method_for(self, replace=None):
-        lines = self.compile(replace)[0]
-        if lines[1].strip() != "-D" or lock_of(lines):
-            return "auditctl"
-        return self.full_method
+        return self.method_of(load_kind(self.compile(replace)[0]))
 
     def load(self, add=(), delete=(), lock=()):
         """Load the directory; return dict(rc, stdout, stderr, command, seconds, error_line,
-        timed_out, lock): lock is the argv tail (["-e", "2"]) to run once the rules are proven,
-        or None. Nothing here locks the kernel.
+        timed_out, lock): lock is the list of Controls (Control.irreversible: --loginuid-immutable,
+        -e 2, in that order) for the caller to set once the rules are proven, [] when none.
+        Nothing here locks the kernel or makes login uids immutable.
 
         add/delete: Rule and Control objects for the rule by rule path (used when there is no
-        -D); lock: the set's own lock Controls for that path."""
+        -D); lock: the set's own irreversible Controls for that path."""
         started = time.time()
         lines, origins = self.compile()
         kind = load_kind(lines)
@@ -284,7 +285,7 @@ class Loader(object):
             result = self._load_all(lines, held)
         else:
             result = self._load_rules(lines, add, delete)
-            held = lock[0].render().split() if lock else None
+            held = list(lock)
         result["lock"] = held
         result["seconds"] = round(time.time() - started, 3)
         return result
@@ -310,17 +311,16 @@ class Loader(object):
         tmp = None
         steps = []
         try:
-            if held is None and self.argv is not None:
+            if not held and self.argv is not None:
                 argv = self.argv
-            elif held is None:
+            elif not held:
                 target, temporary = self._compiled_file(lines)
                 tmp = target if temporary else None
                 argv = [self.auditctl, "-R", target]
             else:
                 # compiled for the boot with the lock; loaded now without it
                 self._boot_file(lines, steps)
-                unlocked = [line for line in lines if not _LOCK_LINE.match(line)]
-                tmp = _temp_rules(("\n".join(unlocked) + "\n").encode("utf-8"))
+                tmp = _temp_rules(("\n".join(unlocked(lines)) + "\n").encode("utf-8"))
                 argv = [self.auditctl, "-R", tmp]
             steps.append((argv,) + _step(argv))
             return self._steps_result(steps, tmp)

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kernel audit settings a rule file carries (-b, -f, --backlog_wait_time, -r, -e 2): the
-``controls`` option (``Control``, ``validate_controls``) and the check that no later file of the
-rules directory overrides a set's setting (``control_overrides``)."""
+"""Kernel audit settings a rule file carries (-b, -f, --backlog_wait_time, -r,
+--loginuid-immutable, -e 2): the ``controls`` option (``Control``, ``validate_controls``), the
+settings no load may carry (``Control.irreversible``, ``irreversible_of``) and the check that no
+later file of the rules directory overrides a set's setting (``control_overrides``)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -15,15 +16,22 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel impor
     AuditRuleError, _int_of)
 
 FAILURE_MODES = {"silent": 0, "printk": 1, "panic": 2}
-# (option, auditctl flag, the auditctl -s line that proves it, highest value allowed)
+# (option, auditctl flag, the auditctl -s line that proves it, highest value allowed; for the
+# two switches, the value auditctl -s shows once they are set)
 CONTROLS = (
     ("buffer_size", "-b", "backlog_limit", 0x7FFFFFFF),
     ("failure_mode", "-f", "failure", 2),
     # the kernel refuses more than 10 * 60 * HZ; 600000 fits the largest HZ (1000)
     ("backlog_wait_time", "--backlog_wait_time", "backlog_wait_time", 600000),
     ("rate_limit", "-r", "rate_limit", 0x7FFFFFFF),
+    # The two settings nothing undoes but a reboot (IRREVERSIBLE): true or absent, in the order
+    # they are set after the proof (the lock of the configuration last).
+    ("loginuid_immutable", "--loginuid-immutable", "loginuid_immutable", 1),
     ("immutable", "-e", "enabled", 2),
 )
+# Options whose setting no load may carry: a rejected rule after them could not be rolled back.
+# They are set on their own, after the rules are proven (see _ruleset.set_irreversible).
+IRREVERSIBLE = ("loginuid_immutable", "immutable")
 
 
 class Control(object):
@@ -32,7 +40,14 @@ class Control(object):
     def __init__(self, option, flag, value, status_key):
         self.option, self.flag, self.value, self.status_key = option, flag, value, status_key
 
+    @property
+    def irreversible(self):
+        """Only a reboot undoes it: never loaded with the rules, set after their proof."""
+        return self.option in IRREVERSIBLE
+
     def render(self):
+        if self.option == "loginuid_immutable":
+            return self.flag    # a switch: auditctl takes no value
         return "%s %d" % (self.flag, self.value)
 
     listing = render
@@ -50,7 +65,8 @@ class Control(object):
 
 def validate_controls(controls):
     """The controls option -> [Control]; errors name the setting, the value and what is
-    allowed. immutable=false adds nothing (immutable mode cannot be undone by a rule)."""
+    allowed. immutable=false and loginuid_immutable=false add nothing (neither can be undone
+    by a rule)."""
     if not controls:
         return []
     if not isinstance(controls, dict):
@@ -64,11 +80,11 @@ def validate_controls(controls):
         value = controls.get(option)
         if value is None:
             continue
-        if option == "immutable":
+        if option in IRREVERSIBLE:
             if value not in (True, False):
-                errors.append("controls.immutable %r is not a boolean" % (value,))
+                errors.append("controls.%s %r is not a boolean" % (option, value))
             elif value:
-                out.append(Control(option, flag, 2, status_key))
+                out.append(Control(option, flag, highest, status_key))
             continue
         if option == "failure_mode" and isinstance(value, str) and value.lower() in FAILURE_MODES:
             value = FAILURE_MODES[value.lower()]
@@ -103,3 +119,19 @@ def control_overrides(controls, lines, origins, own_file, rules_dir):
                 % (control.option, control.render(), os.path.join(rules_dir, own_file), last[0],
                    os.path.join(rules_dir, last[1] or "?"), control.flag))
     return problems
+
+
+def irreversible_of(line):
+    """The Control of a rule-file LINE that sets what only a reboot undoes, or None for any other
+    line. auditctl reads a line with getopt_long, so besides ``--loginuid-immutable`` and
+    ``-e 2`` it takes ``-e2`` and any abbreviation of the long option (``--loginuid``, ``--l``),
+    and sets the login uids immutable as soon as it reads the option, whatever follows."""
+    words = line.split()
+    if not words:
+        return None
+    head = words[0]
+    if len(head) > 2 and head.startswith("--") and "loginuid-immutable".startswith(head[2:]):
+        return validate_controls({"loginuid_immutable": True})[0]
+    if words in (["-e", "2"], ["-e2"]):
+        return validate_controls({"immutable": True})[0]
+    return None

@@ -14,8 +14,8 @@ Inputs (read once by ``_ruleset``, the engine; built by hand in tests):
 content, the set's stale rules, whether to load and how (``load_kind``), drift, the predicted
 kernel, ``reboot_required``/``pending`` and the warnings. It raises ``AuditRuleError`` for what
 must stop the run before anything changes (duplicate rules, overridden settings, an
-``auditctl -s`` that timed out). The engine then applies the plan (write, load, prove, roll
-back); ``outcome`` gives ``loaded``/``missing``/``still_loaded`` from any kernel listing.
+``auditctl -s`` that timed out, a --loginuid-immutable that ``auditctl -s`` cannot prove). The
+engine then applies the plan (write, load, prove, roll back); ``outcome`` gives ``loaded``/``missing``/``still_loaded`` from any kernel listing.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import control_overrides
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import control_overrides, irreversible_of
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, CanonSet
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
     FILE_MODE, LOAD_RULE_BY_RULE, compile_rules, load_kind, managed_name,
@@ -182,14 +182,32 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
         p.warnings.append("auditd is not running (auditctl -s: pid 0): events go to the "
                           "kernel log only")
 
+    unproven = [c for c in spec.controls if c.irreversible and c.status_key not in status]
+    if available and unproven:
+        problems = ["controls.%s: auditctl -s on this host does not report %s (the kernel or auditctl "
+                    "predates the audit features API), so %s could not be proven; nothing was changed"
+                    % (c.option, c.status_key, c.render()) for c in unproven]
+        raise AuditRuleError("; ".join(problems), errors=problems)
+    # login uids made immutable by a file of the set that no longer asks for it stay so
+    p.kept_until_boot = []
+    if available and status.get("loginuid_immutable") == 1:
+        before = set(c.option for n in own for c in map(irreversible_of, _text(own[n]).split("\n")) if c)
+        after = set(c.option for c in spec.controls) if present else set()
+        if "loginuid_immutable" in before - after and p.content_changed:
+            p.kept_until_boot.append("loginuid_immutable")
+            p.warnings.append(
+                "login uids stay immutable until the next boot (auditctl -s: loginuid_immutable 1): "
+                "%s no longer says --loginuid-immutable, but nothing undoes it but a reboot"
+                % ("the rule set" if present else "the removed rule set"))
+
     can_load = spec.reload and available and not immutable
     p.need_load = bool(can_load and (p.content_changed or p.missing_before or p.stale_before))
     p.drift = p.need_load and not p.content_changed and bool(p.missing_before or p.stale_before)
 
-    p.reboot_required, p.pending = False, []
+    p.reboot_required, p.pending = bool(p.kept_until_boot), []
     if immutable:
         pending = p.missing_before if present else p.stale_before
-        p.reboot_required = bool(pending) or p.content_changed
+        p.reboot_required = bool(pending) or p.content_changed or p.reboot_required
         p.pending = [r.listing() for r in pending]
         if p.reboot_required:
             p.warnings.append(
@@ -244,13 +262,13 @@ def outcome(spec, kernel_listing, status, available, stale_candidates, host):
 
 
 def prove(spec, kernel_listing, status, stale_candidates, host):
-    """(missing, left) after a load: the declared rules and settings not in the kernel (the lock
-    aside: it is set only after this proof), and rules of the set that should be gone but are
-    still loaded. Either one non-empty means the load failed and is rolled back. status is
+    """(missing, left) after a load: the declared rules and settings not in the kernel (those
+    only a reboot undoes aside: they are set only after this proof), and rules of the set that
+    should be gone but are still loaded. Either one non-empty means the load failed and is rolled back. status is
     auditctl -s after the load (read only when the set has controls)."""
     canon = CanonSet(parse_rule_lines(kernel_listing, host))
     # with state=absent the declared rules are the ones to remove, not to find
     missing = [r for r in spec.rules if r.canon() not in canon] if spec.present else []
-    missing += [c for c in spec.controls if c.flag != "-e" and not c.satisfied(status)]
+    missing += [c for c in spec.controls if not c.irreversible and not c.satisfied(status)]
     left = [r for r in stale_candidates if r.canon() in canon]
     return missing, left

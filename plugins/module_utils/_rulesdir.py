@@ -16,6 +16,8 @@ import re
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _files
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import (
     check_name)
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import (
+    IRREVERSIBLE, irreversible_of)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
     AuditRuleError, control_problem)
 
@@ -71,8 +73,6 @@ _AWK_D = re.compile(r"^\s*-D\s*\Z", re.A)
 _AWK_F = re.compile(r"^\s*-f", re.A)
 _AWK_B = re.compile(r"^\s*-b", re.A)
 _AWK_COMMENT = re.compile(r"^\s*#", re.A)
-# The kernel's audit lock: a compiled -e line that sets it is never loaded with the rules.
-_LOCK_LINE = re.compile(r"\A\s*-e\s+2\s*\Z", re.A)
 
 
 def compile_rules(files, source_dir):
@@ -155,7 +155,8 @@ def read_rules_dir(rules_dir, replace=None):
 
 # How a compiled directory loads (the Loader carries it out; _ruleplan predicts it).
 LOAD_ALL = "all"                    # it starts with -D: load the whole directory
-LOAD_ALL_UNLOCKED = "all-unlocked"  # -D and -e 2: the whole directory without its lock, lock after proof
+LOAD_ALL_UNLOCKED = "all-unlocked"  # -D and -e 2 or --loginuid-immutable: the whole directory
+#                                     without those lines, which are set after the proof
 LOAD_RULE_BY_RULE = "rule-by-rule"  # no -D: delete the set's stale rules, add its missing ones
 
 
@@ -168,8 +169,13 @@ def load_kind(lines):
 
 
 def lock_of(lines):
-    """The argv tail of the compiled rules' lock line (["-e", "2"]), or None."""
-    for line in lines:
-        if _LOCK_LINE.match(line):
-            return line.split()
-    return None
+    """The Controls of the compiled LINES that only a reboot undoes (--loginuid-immutable, -e 2),
+    in the order they are set after the proof (the configuration's lock last); [] when none.
+    Their lines are never loaded with the rules (see unlocked)."""
+    found = dict((c.option, c) for c in (irreversible_of(line) for line in lines) if c)
+    return [found[o] for o in IRREVERSIBLE if o in found]
+
+
+def unlocked(lines):
+    """LINES without the lines of lock_of: what a load may hand to auditctl -R."""
+    return [line for line in lines if irreversible_of(line) is None]

@@ -84,6 +84,30 @@ class HostLock(object):
         return False
 
 
+# What set_irreversible says a Control did not do, by option.
+_NOT_DONE = {"immutable": "lock the audit configuration",
+             "loginuid_immutable": "make login uids immutable"}
+
+
+def set_irreversible(module, auditctl, controls, status):
+    """Set what only a reboot undoes (Control.irreversible: --loginuid-immutable, then the lock
+    -e 2), each with auditctl on its own. Call it only once the loaded rules are proven: it is
+    the one step of a run that no rollback can take back. STATUS is auditctl -s before it; a
+    control it already shows is not set again. Stops at the first one auditctl -s does not then
+    show. Returns (auditctl -s after, problems: [] when every control is proven)."""
+    for control in controls:
+        if control.satisfied(status):
+            continue
+        argv = [auditctl] + control.render().split()
+        rc, out, err, timed_out = _step(argv)
+        status = get_status(module, auditctl)
+        if not control.satisfied(status):
+            return status, ["the rules were loaded and proven, but %s did not %s (%s; auditctl -s: %s %s)" % (
+                _command.command_line(argv), _NOT_DONE.get(control.option, "take effect"),
+                (err or out).strip() or "exit %s" % rc, control.status_key, status.get(control.status_key, "?"))]
+    return status, []
+
+
 class _FileState(object):
     """A file's bytes and owner/mode before we touched it (None: it did not exist). A symbolic
     link or a special file there is refused before anything changes."""
@@ -132,6 +156,7 @@ class RuleSetManager(object):
         self.skipped = []
         self.preset_file = None
         self.line_controls = {}
+        self.held = []      # what only a reboot undoes, held out of the load (Loader.load's lock)
 
     # ---- inputs ----------------------------------------------------------------------------
 
@@ -508,6 +533,7 @@ class RuleSetManager(object):
         result["load_method"] = loader.method
         kernel_after, missing, left, problems = kernel_before, [], [], []
         self.status_after = None
+        self.held = load["lock"]
         try:
             kernel_after, missing, left = self._prove(auditctl, declared, stale_candidates)
             if load["rc"] == 0 and not missing and left:
@@ -520,11 +546,12 @@ class RuleSetManager(object):
                             problems.append("auditctl %s: %s" % (" ".join(args), (err or out).strip()))
                 kernel_after, missing, left = self._prove(auditctl, declared, stale_candidates)
             if load["rc"] == 0 and not missing and not left and not problems and load["lock"]:
-                # the rules are in and proven: now, and only now, lock the configuration
-                failed_lock = self._lock(auditctl, load["lock"])
-                if failed_lock:
-                    problems.extend(failed_lock)
-                    missing.extend(own_lock)
+                # the rules are in and proven: now, and only now, what only a reboot undoes
+                status = self.status_after if self.status_after is not None else self.status_before
+                self.status_after, failed = set_irreversible(self.module, auditctl, load["lock"], status)
+                if failed:
+                    problems.extend(failed)
+                    missing.extend(c for c in own_lock if not c.satisfied(self.status_after))
         except AuditRuleError as e:   # a query timed out or failed: the load is not proven
             problems.append(e.msg)
         if load["rc"] == 0 and not missing and not left and not problems:
@@ -585,22 +612,10 @@ class RuleSetManager(object):
         missing, left = prove(self.spec, kernel, status, stale_candidates, self.host)
         return kernel, missing, left
 
-    def _lock(self, auditctl, lock):
-        """Set the lock (auditctl -e 2) once the rules are proven; [] when auditctl -s then says
-        enabled 2, else what went wrong (the kernel is then not locked, so it can be rolled back)."""
-        argv = [auditctl] + list(lock)
-        rc, out, err, timed_out = _step(argv)
-        self.status_after = get_status(self.module, auditctl)
-        if self.status_after.get("immutable"):
-            return []
-        return ["the rules were loaded and proven, but %s did not lock the audit configuration "
-                "(%s; auditctl -s: enabled %s)" % (
-                    _command.command_line(argv), (err or out).strip() or "exit %s" % rc,
-                    self.status_after.get("enabled", "?"))]
-
     def _restore_settings(self, auditctl):
-        """Put back the kernel settings this set declared, as they were before the load."""
-        if not self.controls:
+        """Put back the kernel settings this set declared, as they were before the load; say
+        what cannot be put back (the lock, immutable login uids: only a reboot undoes them)."""
+        if not self.controls and not self.held:
             return []
         notes = []
         now = get_status(self.module, auditctl)
@@ -609,9 +624,12 @@ class RuleSetManager(object):
         if now.get("immutable") and not self.status_before.get("immutable"):
             return ["the failed load made audit rules immutable (enabled 2): nothing can be "
                     "put back until the host reboots"]
+        if now.get("loginuid_immutable") == 1 and self.status_before.get("loginuid_immutable") == 0:
+            notes.append("login uids were made immutable (auditctl -s: loginuid_immutable 1) and "
+                         "stay so until the host reboots")
         for control in self.controls:
             old = self.status_before.get(control.status_key)
-            if control.option == "immutable" or old is None or now.get(control.status_key) == old:
+            if control.irreversible or old is None or now.get(control.status_key) == old:
                 continue
             rc, out, err, timed_out = _step([auditctl, control.flag, str(old)])
             if rc != 0:
@@ -620,7 +638,8 @@ class RuleSetManager(object):
 
     def _rollback(self, loader, auditctl, snapshot, kernel_before):
         """Put back every file we touched, load again, and make the kernel list what it was.
-        The reload never locks the kernel (Loader.load leaves the lock to its caller)."""
+        The reload never locks the kernel nor makes login uids immutable (Loader.load leaves
+        them to its caller)."""
         notes = []
         boot_files = (AUDIT_RULES, AUDIT_RULES + ".prev")
 

@@ -27,7 +27,8 @@ _CONTROL = frozenset(("-D", "-b", "-f", "-e", "-r", "-c", "-i", "-s", "-l", "-q"
                       "--reset_backlog_wait_time_actual", "--signal", "-v", "-m", "-h", "-R"))
 # Control lines of rule text that are settings of the `controls` option.
 _LINE_CONTROLS = {"-b": "buffer_size", "-f": "failure_mode", "-r": "rate_limit",
-                  "--backlog_wait_time": "backlog_wait_time", "-e": "immutable"}
+                  "--backlog_wait_time": "backlog_wait_time", "-e": "immutable",
+                  "--loginuid-immutable": "loginuid_immutable"}
 # Control lines of rule text the module refuses, and where they belong instead.
 _LINE_REFUSED = {
     "-D": ("deletes every loaded rule. A rule set does not delete the other sets' rules: "
@@ -42,10 +43,6 @@ _LINE_REFUSED = {
     "-c": ("makes auditctl go on past rules that fail to load. audit_rule checks each rule "
            "instead: set inapplicable: skip to leave out (and list in skipped) the rules that "
            "cannot apply on a host. Remove the line"),
-    "--loginuid-immutable": ("makes login uids immutable until the next boot, which audit_rule "
-                             "does not set (it cannot be undone, so no load could be rolled "
-                             "back). Keep it in a file of its own in rules.d, as the audit "
-                             "package's 11-loginuid.rules is, for augenrules to load at boot"),
     "-A": ("adds the rule at the front of its list; audit_rule loads rules in file order. Use "
            "-a, and give rules that must match first a set with a lower priority"),
 }
@@ -312,11 +309,10 @@ def rules_from_text(text, what="lines"):
 
     items: the rules in the form of the `rules` option (one per rule line, in order), labels:
     'line N' for each, texts: each source line (stripped), controls: {controls option: value}
-    from the -b, -f, -r, --backlog_wait_time and -e 2 lines (control_lines: {option: 'line N
-    (the line)'}), errors: every line that is not
+    from the -b, -f, -r, --backlog_wait_time, --loginuid-immutable and -e 2 lines
+    (control_lines: {option: 'line N (the line)'}), errors: every line that is not
     a rule auditctl would take (naming the line, showing it escaped), and every control line
-    that audit_rule refuses (-D, -i, -c, --loginuid-immutable, -e 0/1, commands), saying where
-    it belongs. Comments (# at the start of a line) and blank lines are skipped. Values are
+    that audit_rule refuses (-D, -i, -c, -e 0/1, commands), saying where it belongs. Comments (# at the start of a line) and blank lines are skipped. Values are
     checked later, by validate_rule_set and validate_controls, the same as `rules` are."""
     items, labels, texts, controls, errors, origin = [], [], [], {}, [], {}
     for number, line in _text_lines(text, what):
@@ -343,6 +339,9 @@ def rules_from_text(text, what="lines"):
                 continue
             if head in _LINE_REFUSED:
                 raise _Invalid("%s %s" % (head, _LINE_REFUSED[head]))
+            if len(head) > 2 and "--loginuid-immutable".startswith(head):
+                raise _Invalid("%s is --loginuid-immutable abbreviated (auditctl takes it so): write "
+                               "it in full, the setting controls.loginuid_immutable" % head)
             if head in _CONTROL or (head.startswith("-") and head not in ("-a", "-w")):
                 raise _Invalid("%s is an auditctl command, not a line of a rule file" % head)
             items.append(_declared_item(_read_words(words)))
@@ -356,9 +355,14 @@ def rules_from_text(text, what="lines"):
 def _line_control(head, words):
     """A control line -> (option of `controls`, value); raise _Invalid for what the module
     does not set."""
+    option = _LINE_CONTROLS[head]
+    if head == "--loginuid-immutable":
+        if len(words) != 1:
+            raise _Invalid("%s takes no value" % head)
+        return option, True
     if len(words) != 2:
         raise _Invalid("%s takes one value" % head)
-    option, value = _LINE_CONTROLS[head], words[1]
+    value = words[1]
     if head == "-e":
         if value != "2":
             raise _Invalid("-e %s: %s; a rule set only locks the configuration (-e 2, "

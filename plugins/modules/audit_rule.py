@@ -606,6 +606,7 @@ def argument_spec():
             failure_mode=dict(type="str", choices=["0", "1", "2", "silent", "printk", "panic"]),
             backlog_wait_time=dict(type="int"),
             rate_limit=dict(type="int"),
+            loginuid_immutable=dict(type="bool", default=False),
             immutable=dict(type="bool", default=False),
         )),
         reload=dict(type="bool", default=True),

@@ -204,11 +204,20 @@ def test_settings_map_to_controls():
     assert parsed.control_lines["buffer_size"] == "line 1 (-b 8192)"
 
 
+def test_loginuid_immutable_is_the_setting_controls_loginuid_immutable():
+    # the audit package's 11-loginuid.rules: a comment and the line
+    parsed = rules_from_text("## Make the loginuid immutable.\n--loginuid-immutable\n")
+    assert (parsed.errors, parsed.items, parsed.controls) == ([], [], {"loginuid_immutable": True})
+    assert parsed.control_lines == {"loginuid_immutable": "line 2 (--loginuid-immutable)"}
+
+
 @pytest.mark.parametrize("line, needle", [
     ("-D", "A rule set does not delete the other sets' rules"),
     ("-i", "set inapplicable: skip"),
     ("-c", "set inapplicable: skip"),
-    ("--loginuid-immutable", "Keep it in a file of its own in rules.d"),
+    ("--loginuid-immutable 1", "--loginuid-immutable takes no value"),
+    ("--loginuid", "is --loginuid-immutable abbreviated (auditctl takes it so): write it in full"),
+    ("-e2", "is an auditctl command"),
     ("-e 1", "auditd enables auditing itself"),
     ("-e 0", "would turn auditing off"),
     ("-A always,exit -F arch=b64 -S kill", "Use -a, and give rules that must match first a set with a lower priority"),

@@ -15,20 +15,21 @@ import pytest
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _ruleplan
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_plan
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
-from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import validate_controls
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import irreversible_of, validate_controls
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import HostArch
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleplan import (
     DirSnapshot, KernelSnapshot, RuleSetSpec, outcome, plan_rule_set, prove)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
-    LOAD_ALL, LOAD_ALL_UNLOCKED, LOAD_RULE_BY_RULE, render_file)
+    LOAD_ALL, LOAD_ALL_UNLOCKED, LOAD_RULE_BY_RULE, lock_of, render_file, unlocked)
 
 HOST = HostArch("x86_64", compat=True)
 DIR = "/etc/audit/rules.d"
 KILL = {"syscalls": ["kill"], "key": "afpl_kill"}
 PASSWD = {"path": "/etc/passwd", "permissions": "wa", "key": "afpl_id"}
 UP = {"enabled": 1, "pid": 4242, "available": True, "immutable": False, "message": "",
-      "backlog_limit": 8192, "failure": 1, "rate_limit": 0, "backlog_wait_time": 60000}
+      "backlog_limit": 8192, "failure": 1, "rate_limit": 0, "backlog_wait_time": 60000,
+      "loginuid_immutable": 0, "loginuid_immutable_state": "unlocked"}
 BASE = ("10-base.rules", "-D\n-b 8192\n-f 1\n")
 
 
@@ -318,6 +319,113 @@ def test_the_proof_of_a_removal_looks_only_for_rules_left():
     s = spec(state="absent")
     assert prove(s, listing(KILL), UP, rules(KILL), HOST)[1] == rules(KILL)
     assert prove(s, [], UP, rules(KILL), HOST) == ([], [])
+
+
+# ---- --loginuid-immutable: like -e 2, never in a load, set after the proof ----------------------
+# Only a reboot makes login uids changeable again, so, as for the lock, no load may carry it: a
+# rule the kernel rejects after it could not be rolled back. These decide what the module does;
+# tests/unit/plugins/modules/test_audit_rule_loginuid.py checks the commands it then runs, and the
+# fleet scenario 69-loginuid-immutable the real kernel.
+LUID = "--loginuid-immutable"
+
+
+def test_loginuid_immutable_is_a_switch_set_after_the_proof_and_before_the_lock():
+    s = spec([KILL], controls={"loginuid_immutable": True, "immutable": True, "rate_limit": 100})
+    assert [c.render() for c in s.controls] == ["-r 100", LUID, "-e 2"]
+    assert [c.irreversible for c in s.controls] == [False, True, True]
+    p = plan_rule_set(s, directory(others=()), kernel(), HOST)
+    assert p.desired.decode().splitlines()[1:4] == ["-r 100", LUID, "-e 2"]
+    assert [c.render() for c in p.missing_before] == listing(KILL) + ["-r 100", LUID, "-e 2"]
+    add, lock = load_plan([c for c in s.controls if not c.satisfied(UP)], rules(KILL))
+    assert [x.render() for x in add] == ["-r 100"] + [r.render() for r in rules(KILL)]
+    assert [c.render() for c in lock] == [LUID, "-e 2"]      # login uids first, the lock last
+
+
+def test_a_directory_with_loginuid_immutable_loads_without_it():
+    s = spec([KILL], controls={"loginuid_immutable": True})
+    p = plan_rule_set(s, directory(), kernel(), HOST)
+    assert p.load_kind == LOAD_ALL_UNLOCKED and LUID in p.compiled_after   # the boot file keeps it
+    assert [c.render() for c in lock_of(p.compiled_after)] == [LUID]
+    assert LUID not in unlocked(p.compiled_after) and len(unlocked(p.compiled_after)) == len(p.compiled_after) - 1
+    # the same from any other file of the directory, in any form auditctl takes
+    for line in (LUID, "  --loginuid-immutable ", "--loginuid", "--l"):
+        p = plan_rule_set(spec([KILL]), directory(others=[BASE, ("11-loginuid.rules", line + "\n")]), kernel(), HOST)
+        assert p.load_kind == LOAD_ALL_UNLOCKED, line
+        assert [c.render() for c in lock_of(p.compiled_after)] == [LUID], line
+        assert line not in unlocked(p.compiled_after), line
+
+
+def test_the_lines_that_only_a_reboot_undoes_are_found_in_every_form_auditctl_takes():
+    found = [(line, c.render() if c else None) for line, c in (
+        (line, irreversible_of(line)) for line in (
+            LUID, " --loginuid-immutable", "--loginuid-imm", "--l", "--loginuid-immutable x",
+            "-e 2", "-e2", "-e   2 ", "-e 1", "-e 0", "--", "--x", "--loginuid-immutable=1",
+            "# --loginuid-immutable", "-w /etc/passwd -k l", "--backlog_wait_time 1", ""))]
+    assert found == [
+        (LUID, LUID), (" --loginuid-immutable", LUID), ("--loginuid-imm", LUID), ("--l", LUID),
+        ("--loginuid-immutable x", LUID), ("-e 2", "-e 2"), ("-e2", "-e 2"), ("-e   2 ", "-e 2"),
+        ("-e 1", None), ("-e 0", None), ("--", None), ("--x", None), ("--loginuid-immutable=1", None),
+        ("# --loginuid-immutable", None), ("-w /etc/passwd -k l", None), ("--backlog_wait_time 1", None),
+        ("", None)]
+    both = ["## generated", "-D", "", "", LUID, "-a always,exit -F arch=b64 -S kill -F key=k", "-e 2"]
+    assert [c.render() for c in lock_of(both)] == [LUID, "-e 2"]
+    assert [c.render() for c in lock_of(["## generated", "-D", "-e 2", "--loginuid"])] == [LUID, "-e 2"]
+    assert unlocked(both) == ["## generated", "-D", "", "", "-a always,exit -F arch=b64 -S kill -F key=k"]
+
+
+def test_the_proof_does_not_look_for_loginuid_immutable_but_the_outcome_does():
+    s = spec([KILL], controls={"loginuid_immutable": True})
+    assert prove(s, listing(KILL), UP, [], HOST) == ([], [])       # set only after this proof
+    assert outcome(s, listing(KILL), UP, True, [], HOST) == {"missing": [LUID], "loaded": False}
+    locked = dict(UP, loginuid_immutable=1, loginuid_immutable_state="locked")
+    assert outcome(s, listing(KILL), locked, True, [], HOST) == {"missing": [], "loaded": True}
+
+
+def test_loginuid_immutable_in_place_plans_nothing_and_missing_is_drift():
+    s = spec([KILL], controls={"loginuid_immutable": True})
+    d = directory(own_file("50-afpl.rules", [KILL], {"loginuid_immutable": True}))
+    p = plan_rule_set(s, d, kernel(listing(KILL), loginuid_immutable=1, loginuid_immutable_state="locked"), HOST)
+    assert (p.file_changed, p.need_load, p.reboot_required, p.warnings) == (False, False, False, [])
+    # the file asks for it and the kernel does not have it (the boot did not load rules.d): loaded again
+    p = plan_rule_set(s, d, kernel(listing(KILL)), HOST)
+    assert p.need_load and p.drift and [c.render() for c in p.missing_before] == [LUID]
+
+
+def test_an_immutable_kernel_leaves_loginuid_immutable_pending_until_the_reboot():
+    s = spec([KILL], controls={"loginuid_immutable": True})
+    p = plan_rule_set(s, directory(), kernel(listing(KILL), enabled=2, immutable=True), HOST)
+    assert not p.need_load and p.reboot_required and p.pending == [LUID]
+    assert p.warnings[0].startswith("audit rules are immutable (auditctl -s: enabled 2)")
+
+
+def test_a_kernel_that_does_not_report_loginuid_immutable_stops_the_plan_before_any_change():
+    status = dict(UP)
+    del status["loginuid_immutable"], status["loginuid_immutable_state"]
+    k = KernelSnapshot(status, [])
+    with pytest.raises(AuditRuleError) as e:
+        plan_rule_set(spec([KILL], controls={"loginuid_immutable": True}), directory(), k, HOST)
+    assert e.value.msg.startswith("controls.loginuid_immutable: auditctl -s on this host does not report "
+                                  "loginuid_immutable") and e.value.msg.endswith("nothing was changed")
+    # a set without it does not care; without kernel audit nothing is proven anyway
+    assert plan_rule_set(spec([KILL]), directory(), k, HOST).need_load
+    plan_rule_set(spec([KILL], controls={"loginuid_immutable": True}), directory(),
+                  KernelSnapshot({"available": False, "immutable": False, "message": "x"}, []), HOST)
+
+
+@pytest.mark.parametrize("state", ["absent", "present"])
+def test_dropping_loginuid_immutable_while_the_kernel_has_it_asks_for_a_reboot(state):
+    d = directory(own_file("50-afpl.rules", [KILL], {"loginuid_immutable": True}))
+    s = spec([KILL] if state == "present" else (), state=state)
+    locked = kernel(listing(KILL), loginuid_immutable=1, loginuid_immutable_state="locked")
+    p = plan_rule_set(s, d, locked, HOST)
+    assert p.content_changed and p.reboot_required and p.pending == []
+    assert p.warnings == ["login uids stay immutable until the next boot (auditctl -s: loginuid_immutable 1): "
+                          "the %srule set no longer says --loginuid-immutable, but nothing undoes it but a reboot"
+                          % ("removed " if state == "absent" else "")]
+    assert p.need_load and p.load_kind == LOAD_ALL    # the rest of the change loads as ever
+    # a kernel that never had it (reload=false earlier, or the boot did not load it): nothing to say
+    p = plan_rule_set(s, d, kernel(listing(KILL)), HOST)
+    assert not p.reboot_required and p.warnings == []
 
 
 # ---- one read, one compile -----------------------------------------------------------------------
