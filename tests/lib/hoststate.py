@@ -47,8 +47,10 @@ RULES_DIR = os.path.join(AUDIT_DIR, "rules.d")
 AUDIT_FILES = (os.path.join(AUDIT_DIR, "audit.rules"), os.path.join(AUDIT_DIR, "audit.rules.prev"))
 AUDITD_CONF = os.path.join(AUDIT_DIR, "auditd.conf")
 # auditctl -s name -> the auditctl option that sets it
+# (auditctl -s name, the flag that puts it back; None: only a reboot changes it, a test that did is
+# an error the host cannot recover from here)
 SETTINGS = (("enabled", "-e"), ("failure", "-f"), ("rate_limit", "-r"), ("backlog_limit", "-b"),
-            ("backlog_wait_time", "--backlog_wait_time"))
+            ("backlog_wait_time", "--backlog_wait_time"), ("loginuid_immutable", None))
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin", "/bin"])
 ENV = dict(os.environ, LC_ALL="C")
 TIMEOUT = 120
@@ -303,6 +305,9 @@ class HostState(object):
             want, have = self.settings[name], status.get(name)
             if want is None or want == have:
                 continue
+            if flag is None:
+                raise HostStateError("auditctl -s %s is %s, was %s: only a reboot changes it"
+                                     % (name, have, want))
             if name == "enabled" and (want not in ("0", "1") or have == "2"):
                 raise HostStateError("auditctl -s enabled is %s, was %s: only a reboot changes immutable mode"
                                      % (have, want))
