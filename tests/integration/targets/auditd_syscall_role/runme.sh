@@ -124,6 +124,14 @@ grep -q '^+-e 2$' "$LAST_LOG" || fail "the diff does not show -e 2 in 99-auditfl
 fingerprint >"$WORK/fp-after"
 diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
 [[ "$(status_field enabled)" == 1 ]] || fail "kernel audit is not enabled 1"
+say "5c. immutable login uids in check mode only (never applied here): reported, nothing changed"
+fingerprint >"$WORK/fp-before"
+play check-loginuid apply.yml --check --diff -e auditd_syscall_loginuid_immutable=true
+((LAST_CHANGED > 0)) || fail "check mode with immutable login uids reported no change"
+grep -q '^+--loginuid-immutable$' "$LAST_LOG" || fail "the diff does not show --loginuid-immutable in 10-auditfleet-base.rules"
+fingerprint >"$WORK/fp-after"
+diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
+[[ "$(status_field loginuid_immutable)" == 0 ]] || fail "login uids are immutable on this machine"
 
 # ---- 6. unmanaged rule files ------------------------------------------------------------------
 say "6. remove rule files this collection does not manage"
