@@ -18,9 +18,9 @@ description:
     mappings with C(name), C(op) and C(field), C(-p) on a rule a C(perm=) field, and a rule
     with several keys a list of keys.
   - Comments and blank lines are skipped. Control lines (C(-b), C(-f), C(-r), C(-e),
-    C(--backlog_wait_time)) are not rules - the filter fails and says which option of
-    O(auditfleet.auditd.audit_rule#module:controls) each one is - and neither are lines the module
-    refuses (C(-D), C(-i), C(-c), C(--loginuid-immutable), C(-A), auditctl commands) or lines
+    C(--backlog_wait_time), C(--loginuid-immutable)) are not rules - the filter fails and says
+    which option of O(auditfleet.auditd.audit_rule#module:controls) each one is - and neither are
+    lines the module refuses (C(-D), C(-i), C(-c), C(-A), auditctl commands) or lines
     auditctl would refuse or read otherwise than they say; the error names every such line.
   - Values are not checked here (user names, syscalls and paths are the managed host's); the
     module checks them on each host.

@@ -53,6 +53,13 @@ description:
     its own and C(auditctl -s) must say C(enabled 2). If the rules are not all in the kernel,
     the host is not locked and the rollback restores files and kernel rules. The file keeps its
     C(-e 2) line, so the next boot locks after loading the rules.
+  - O(controls.loginuid_immutable) (C(--loginuid-immutable)) is handled the same way, since only
+    a reboot undoes it either. It is never loaded with the rules (nor is any form of it that
+    auditctl takes, such as C(--loginuid), from another file of the directory); once the rules
+    are proven, C(auditctl --loginuid-immutable) runs on its own and C(auditctl -s) must say
+    C(loginuid_immutable 1) (before C(auditctl -e 2) when the set has both). A failed load is
+    rolled back and login uids stay changeable; a rollback never sets it. A set that no longer
+    has it (or is removed) while the kernel has it returns RV(reboot_required), with a warning.
   - Every command (C(auditctl), C(augenrules), C(systemctl)) runs with a timeout (30 s for a
     query, 120 s for a load); one that runs out is killed with its process group, and the task
     fails naming it (a load that runs out is rolled back).
@@ -236,10 +243,10 @@ options:
         same way. A line auditctl would refuse, or would read differently from what it says
         (C(-F arch) after C(-S), C(-S) on a watch, a trailing comment), is an error naming the
         line.
-      - Control lines C(-b), C(-f), C(-r), C(--backlog_wait_time) and C(-e 2) are the settings
-        of O(controls) (given both ways, the values must agree). C(-D), C(-i), C(-c),
-        C(--loginuid-immutable), C(-e 0), C(-e 1), C(-A) and auditctl commands are refused, with
-        a message that says where they belong.
+      - Control lines C(-b), C(-f), C(-r), C(--backlog_wait_time), C(--loginuid-immutable) and
+        C(-e 2) are the settings of O(controls) (given both ways, the values must agree). C(-D),
+        C(-i), C(-c), C(-e 0), C(-e 1), C(-A) and auditctl commands are refused, with a message
+        that says where they belong.
       - Mutually exclusive with O(rules) and O(preset).
     type: raw
   preset:
@@ -298,6 +305,21 @@ options:
       rate_limit:
         description: Most messages per second (C(-r)); 0 is no limit.
         type: int
+      loginuid_immutable:
+        description:
+          - Make login uids immutable (C(--loginuid-immutable)) once loaded, until the next boot.
+            A process's login uid (C(auid), set by C(pam_loginuid) at login and inherited by the
+            session, C(sudo) included) is then fixed once set; not even root can change it by
+            writing to C(/proc/self/loginuid). It is the "who" of the kill reports.
+          - Set with C(auditctl --loginuid-immutable) on its own, only after the rules are loaded
+            and proven, and proven by C(auditctl -s) (C(loginuid_immutable 1 locked)); when the
+            rules are not all in the kernel, it is not set and the load is rolled back.
+          - Refused before anything changes where C(auditctl -s) does not report
+            C(loginuid_immutable) (a kernel or auditctl older than the audit features API).
+          - V(false) sets nothing; removing the line does not make login uids changeable
+            again until the next boot (RV(reboot_required)).
+        type: bool
+        default: false
       immutable:
         description:
           - Lock the audit configuration (C(-e 2)) once loaded, until the next boot. Nothing can
@@ -406,6 +428,14 @@ EXAMPLES = r"""
         key: kill_rule
   become: true
 
+- name: Make login uids immutable after the rules of the set are loaded and proven
+  auditfleet.auditd.audit_rule:
+    name: base
+    priority: 10
+    controls:
+      loginuid_immutable: true
+  become: true
+
 - name: Remove the rule set and unload its rules
   auditfleet.auditd.audit_rule:
     name: kill_monitoring
@@ -472,13 +502,15 @@ drift:
   type: bool
 reboot_required:
   description: The kernel's rules are immutable (C(enabled 2)); the file is written but the
-    change applies only after a reboot.
+    change applies only after a reboot. Also true when the set drops
+    O(controls.loginuid_immutable) (or is removed) while the kernel has login uids immutable,
+    which only a reboot undoes.
   returned: always
   type: bool
 pending:
   description: With immutable rules, the rules that apply only at the next boot, in canonical
-    form (O(state=present) - declared rules the kernel lacks; O(state=absent) - the set's rules
-    the kernel still has).
+    form (O(state=present) - declared rules and settings the kernel lacks, such as
+    C(--loginuid-immutable); O(state=absent) - the set's rules the kernel still has).
   returned: always
   type: list
   elements: str

@@ -73,6 +73,9 @@ def test_the_filter_and_the_lines_option_give_the_same_rules(name):
         "line 1 (-D): -D deletes every loaded rule",
         "line 2 (-b 8192) is a setting, not a rule: give it to audit_rule as controls.buffer_size"]),
     ("-e 2", ["controls.immutable"]),
+    ("--loginuid-immutable\n", [
+        "line 1 (--loginuid-immutable) is a setting, not a rule: give it to audit_rule as "
+        "controls.loginuid_immutable"]),
     ("-a always,exit -F arch=b64 -S kill -k k # c", ["a comment must be on a line of its own"]),
     (42, ["must be rule-file text (a string) or a list of lines, got integer"]),
     (["-w /etc/passwd", 5], ["input[1]: a line must be a string"]),
