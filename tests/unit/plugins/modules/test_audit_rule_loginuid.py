@@ -36,11 +36,14 @@ class FakeLoginuid(FakeAudit):
         return self.status["loginuid_immutable"] == "1 locked"
 
     def _one(self, words):
-        if irreversible_of(" ".join(words)) is not None and irreversible_of(" ".join(words)).option == "loginuid_immutable":
+        control = irreversible_of(" ".join(words))   # any form auditctl's getopt_long takes
+        if control is not None and control.option == "loginuid_immutable":
             if self.loginuid_fails:
                 return 255, "Error setting loginuid immutable (Operation not permitted)\n"
             self.status["loginuid_immutable"] = "1 locked"
             return 0, ""
+        if control is not None:     # -e2 is -e 2
+            return super(FakeLoginuid, self)._one(["-e", "2"])
         return super(FakeLoginuid, self)._one(words)
 
 
@@ -199,3 +202,26 @@ def test_an_auditctl_that_does_not_report_it_is_refused_before_anything_changes(
                                                    "does not report loginuid_immutable")
     assert files_of(fake) == files and fake.rules == [] and [a[1:] for a, _c in fake.commands] in (
         [["-s"], ["-l"]], [["-l"], ["-s"]])
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_the_short_forms_auditctl_takes_in_other_files_are_held_out_of_the_load_too(fake, bad):
+    """Another file of rules.d with `--loginuid` (getopt_long's abbreviation) and `-e2`: neither
+    is loaded with the rules; after the proof both are set alone (login uids first), and a load
+    that fails sets neither."""
+    if fake.kind != "default_dir":
+        pytest.skip("another file's lines are loaded only with the whole directory (a -D file)")
+    with open(os.path.join(fake.rules_dir, "11-short.rules"), "w") as f:
+        f.write("--loginuid\n")
+    with open(os.path.join(fake.rules_dir, "99-short.rules"), "w") as f:
+        f.write("-e2\n")
+    extra = [{"syscalls": ["openat"], "arch": "b64", "key": "aful_kill", "fields": [REJECTED + "/x"]}] if bad else []
+    res = run_module(rule_set(fake, *extra, controls={}))
+    assert in_a_load(fake) == [] and not any(
+        irreversible_of(line) for _a, c in fake.commands if c for line in c.split("\n")), fake.commands
+    if bad:
+        assert res["failed"] and res["rolled_back"] and not fake.loginuid_locked and not fake.locked
+        return
+    assert not res.get("failed") and res["loaded"], res["msg"]
+    tails = [argv[1:] for argv, content in fake.commands if argv[1:] in ([LUID], ["-e", "2"])]
+    assert tails == [[LUID], ["-e", "2"]] and fake.loginuid_locked and fake.locked
