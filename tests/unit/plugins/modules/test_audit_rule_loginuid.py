@@ -225,3 +225,16 @@ def test_the_short_forms_auditctl_takes_in_other_files_are_held_out_of_the_load_
     assert not res.get("failed") and res["loaded"], res["msg"]
     tails = [argv[1:] for argv, content in fake.commands if argv[1:] in ([LUID], ["-e", "2"])]
     assert tails == [[LUID], ["-e", "2"]] and fake.loginuid_locked and fake.locked
+
+
+def test_a_lock_that_fails_after_the_login_uids_were_set_says_they_stay_so(fake):
+    """Login uids set, then -e 2 refused: the rules and files are put back, the lock was never
+    set, but nothing can take the login uids back: the result says so (rolled_back false)."""
+    fake.lock_fails = True
+    files, kernel = files_of(fake), list(fake.rules)
+    res = run_module(rule_set(fake, controls={"loginuid_immutable": True, "immutable": True}))
+    assert res["failed"] is True and res["rolled_back"] is False
+    assert "did not lock the audit configuration" in res["msg"] and res["missing"] == ["-e 2"]
+    assert "login uids were made immutable" in res["rollback_error"] and "until the host reboots" in res["rollback_error"]
+    assert fake.loginuid_locked and not fake.locked
+    assert files_of(fake) == files and fake.rules == kernel
