@@ -34,14 +34,15 @@ from ansible_collections.auditfleet.auditd.plugins.module_utils._ruletext import
 class DirSnapshot(object):
     """The rules directory as read once: own {file name: bytes}, own_modes {file name: (mode,
     uid, gid)} of this set's files, and others [(file name, text)] of every other *.rules file
-    augenrules would read (in its order)."""
+    augenrules would read (in its order). cache: a dict of compiled directories to share with
+    other snapshots of the same directory (the host plan's per-set views share one)."""
 
-    def __init__(self, rules_dir, own, own_modes, others):
+    def __init__(self, rules_dir, own, own_modes, others, cache=None):
         self.rules_dir = rules_dir
         self.own = dict(own)
         self.own_modes = dict(own_modes)
         self.others = list(others)
-        self._compiled = {}
+        self._compiled = {} if cache is None else cache
 
     def files_with(self, name, text):
         """[(file name, text)] of the directory with this set's files replaced by NAME holding
@@ -52,11 +53,12 @@ class DirSnapshot(object):
         return [(n, files[n]) for n in sorted_rule_files(files)]
 
     def compile(self, name, text):
-        """(lines, origins) of the directory with the set's file NAME holding TEXT (memoised)."""
-        key = (name, text)
-        if key not in self._compiled:
-            self._compiled[key] = compile_rules(self.files_with(name, text), self.rules_dir)
-        return self._compiled[key]
+        """(lines, origins) of the directory with the set's file NAME holding TEXT (memoised by
+        the directory's whole content, so views that give the same directory share it)."""
+        files = tuple(self.files_with(name, text))
+        if files not in self._compiled:
+            self._compiled[files] = compile_rules(list(files), self.rules_dir)
+        return self._compiled[files]
 
 
 class KernelSnapshot(object):
@@ -245,7 +247,12 @@ def predict_kernel(compiled, kernel, stale, declared, host):
 
 def outcome(spec, kernel_listing, status, available, stale_candidates, host):
     """{loaded, missing[, still_loaded]} of the set against a kernel listing and status."""
-    canon = CanonSet(parse_rule_lines(kernel_listing, host))
+    return outcome_of(spec, CanonSet(parse_rule_lines(kernel_listing, host)), status, available,
+                      stale_candidates)
+
+
+def outcome_of(spec, canon, status, available, stale_candidates):
+    """outcome() against a kernel listing already canonicalised (CanonSet)."""
     result = {}
     if spec.present:
         missing = [r for r in spec.rules if r.canon() not in canon] if available else list(spec.rules)
@@ -266,7 +273,11 @@ def prove(spec, kernel_listing, status, stale_candidates, host):
     only a reboot undoes aside: they are set only after this proof), and rules of the set that
     should be gone but are still loaded. Either one non-empty means the load failed and is rolled back. status is
     auditctl -s after the load (read only when the set has controls)."""
-    canon = CanonSet(parse_rule_lines(kernel_listing, host))
+    return prove_of(spec, CanonSet(parse_rule_lines(kernel_listing, host)), status, stale_candidates)
+
+
+def prove_of(spec, canon, status, stale_candidates):
+    """prove() against a kernel listing already canonicalised (CanonSet)."""
     # with state=absent the declared rules are the ones to remove, not to find
     missing = [r for r in spec.rules if r.canon() not in canon] if spec.present else []
     missing += [c for c in spec.controls if not c.irreversible and not c.satisfied(status)]

@@ -24,7 +24,8 @@ ENGINE_LAYERS = [
     ["_ruletext"],        # the rule-line parser
     ["_rulesdir"],        # rules.d: read, compile, render, name
     ["_auditctl"],        # auditctl: status, listing, loader
-    ["_ruleplan"],        # the pure plan (no IO)
+    ["_ruleplan"],        # the pure plan of one rule set (no IO)
+    ["_hostplan"],        # the pure plan of every rule set of a host (no IO)
     ["_ruleset"],         # the engine: lock, snapshot, plan, apply
 ]
 HELPERS = {"_command", "_files", "_presets", "_audit_tables"}   # leaf helpers any layer may use

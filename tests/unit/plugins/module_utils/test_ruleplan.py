@@ -6,12 +6,11 @@ tests (tests/unit/plugins/modules/test_audit_rule*.py) see on the real kernel: d
 kernel audit not available, -D sets and sets without -D, removal, settings and their order,
 duplicates, and the proof after a load that decides a rollback.
 """
-import inspect
-import json
 import os
 
 import pytest
 
+from tests.lib.asnobody import run_as_nobody, zero_arg_tests
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _ruleplan
 from ansible_collections.auditfleet.auditd.plugins.module_utils._auditctl import load_plan
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import validate_rules
@@ -72,39 +71,12 @@ def test_this_suite_runs_without_root_where_asked():
 
 def test_the_plan_tests_pass_as_nobody():
     """Every plan test of this file that takes no arguments, again in a child that dropped to
-    uid/gid 65534 with no groups (fork, so the child needs no access to the checkout or the
-    toolchain, which CI keeps under a mode-0700 directory): the plan needs no privilege."""
+    uid/gid 65534 with no groups (tests/lib/asnobody.py): the plan needs no privilege."""
     if os.geteuid() != 0:
         pytest.skip("not root: this whole run already proves the plan needs no privilege")
-    names = [n for n, f in sorted(globals().items())
-             if n.startswith("test_") and callable(f) and not inspect.signature(f).parameters
-             and n not in ("test_the_plan_tests_pass_as_nobody", "test_this_suite_runs_without_root_where_asked")]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: drop privileges, run the tests, report, never return into pytest
-        code = 1
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            failed = []
-            for n in names:
-                try:
-                    globals()[n]()
-                except BaseException as e:  # noqa: B036 - a test's failure of any kind is reported
-                    failed.append("%s: %r" % (n, e))
-            os.write(w, json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "ran": len(names),
-                                    "failed": failed}).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    _pid, status = os.waitpid(pid, 0)
-    assert status == 0, data
-    got = json.loads(data.decode())
+    names = zero_arg_tests(globals(), exclude=("test_the_plan_tests_pass_as_nobody",
+                                               "test_this_suite_runs_without_root_where_asked"))
+    got = run_as_nobody(globals(), names)
     assert (got["uid"], got["euid"]) == (65534, 65534)
     assert got["failed"] == [] and got["ran"] == len(names) >= 25, got
 
