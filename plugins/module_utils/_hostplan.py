@@ -32,6 +32,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils._files import show
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, CanonSet
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleplan import (
     DirSnapshot, RuleSetSpec, outcome_of, plan_rule_set, predict_kernel, prove_of)
@@ -193,7 +194,7 @@ def plan_host(specs, directory, kernel, host, remove_undeclared=False, remove_un
             # plan_rule_set warns about files not ours; this one has our header, wrongly named
             plan.warnings.append("%s has the header of rule set %s but not its file name (this "
                                  "collection never wrote it); it is removed as unmanaged"
-                                 % (plan.path, managed_name(plan.current)))
+                                 % (show(plan.path), managed_name(plan.current)))
         hp.units.append((kind, spec.name, plan))
     if problems:
         msgs = _unique([e.msg for _n, e in problems], key=lambda m: m)
@@ -233,7 +234,8 @@ def plan_host(specs, directory, kernel, host, remove_undeclared=False, remove_un
     declared_rules = [r for p in present for r in p.spec.rules]
     hp.load_add = _unique([r for p in present for r in p.load_add], key=lambda r: r.canon())
     hp.load_delete = _unique([r for p in plans for r in p.stale_before], key=lambda r: r.canon())
-    hp.controls_unset = [c for p in present for c in p.missing_before if hasattr(c, "satisfied")]
+    hp.controls_unset = _unique([c for p in present for c in p.missing_before if hasattr(c, "satisfied")],
+                                key=lambda c: c.render())
     hp.predicted_kernel = kernel.listing
     if hp.need_load:
         hp.predicted_kernel = predict_kernel(hp.compiled_after, kernel, hp.load_delete,

@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils._files import show
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import control_overrides, irreversible_of
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, CanonSet
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulesdir import (
@@ -127,7 +128,7 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
     p.to_remove = sorted(n for n in own if n != spec.file_name or not present)
     if p.current is not None and managed_name(p.current) is None:
         p.warnings.append("%s was not written by auditfleet.auditd; it is %s"
-                          % (path, "replaced" if present else "removed"))
+                          % (show(path), "replaced" if present else "removed"))
 
     # rules of every other file in rules_dir: a duplicate there makes auditctl stop
     other_canon = {}
@@ -137,7 +138,7 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
     if present:
         dups = [(r, other_canon[r.canon()]) for r in spec.rules if r.canon() in other_canon]
         if dups:
-            problems = ["%s is already in %s" % (r.listing(), os.path.join(directory.rules_dir, f))
+            problems = ["%s is already in %s" % (r.listing(), show(os.path.join(directory.rules_dir, f)))
                         for r, f in dups]
             raise AuditRuleError(
                 "the rule set repeats rules of other files, which auditctl refuses (Rule "

@@ -253,7 +253,7 @@ def test_a_setting_a_later_set_overrides_stops_the_plan():
     # the same value in both is no conflict
     sets[1] = spec([PASSWD], name="beta", priority=50, controls={"buffer_size": 16384})
     hp = plan_host(sets, snapshot(), kernel(), HOST)
-    assert shown(hp.controls_unset) == ["-b 16384", "-b 16384"] and hp.compiled_after[2] == "-b 16384"
+    assert shown(hp.controls_unset) == ["-b 16384"] and hp.compiled_after[2] == "-b 16384"
 
 
 def test_an_absent_set_and_a_present_set_in_one_plan():
@@ -395,3 +395,21 @@ def test_no_declared_set_and_remove_undeclared_removes_all_of_ours():
     assert hp.remove == ["30-alpha.rules", "50-beta.rules"] and hp.write == []
     assert hp.load_kind == LOAD_ALL and hp.predicted_kernel == [] and hp.need_load
     assert plan_host([], files, kernel(listing(KILL, PASSWD)), HOST).changed is False
+
+
+def test_file_names_from_the_disk_are_escaped_in_warnings_and_errors():
+    hostile = "70-\x1b[2J\nx.rules"
+    files = snapshot(managed("alpha", 30, [KILL]), text={hostile: b"-w /srv -p w\n"})
+    hp = plan_host([spec([KILL], name="alpha", priority=30)], files, kernel(listing(KILL)), HOST,
+                   remove_unmanaged=True)
+    assert hp.removed_unmanaged == [hostile] and hp.warnings == [
+        "%r was not written by auditfleet.auditd; it is removed" % (DIR + "/" + hostile)]
+    assert all(w.isprintable() for w in hp.warnings)
+    copied = render_file("other", rules(SHADOW)).encode()
+    files = snapshot(text={hostile: copied})
+    hp = plan_host([], files, kernel(), HOST, remove_unmanaged=True)
+    assert len(hp.warnings) == 1 and "\x1b" not in hp.warnings[0] and "\\x1b" in hp.warnings[0]
+    files = snapshot(text={hostile: b"-w /srv -p w\n"})
+    with pytest.raises(AuditRuleError) as e:
+        plan_host([spec([{"path": "/srv", "permissions": "w"}], name="alpha")], files, kernel(), HOST)
+    assert e.value.msg.isprintable() and repr(DIR + "/" + hostile) in e.value.msg
