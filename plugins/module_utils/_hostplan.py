@@ -145,11 +145,13 @@ def _unique(items, key):
 
 
 def plan_host(specs, directory, kernel, host, remove_undeclared=False, remove_unmanaged=False,
-              euid=0, reload=None, check_mode=None):
+              euid=0, reload=None, check_mode=None, describe=None):
     """The plan of every declared set of a host (SPECS: RuleSetSpec, each name once) against one
     HostDirSnapshot and one KernelSnapshot. remove_undeclared: remove the sets of this collection
     that SPECS do not name; remove_unmanaged: remove every file this collection did not write.
     reload/check_mode: for the whole run (default: what the specs say; they must agree).
+    describe: a function {unit label: how errors name it} (e.g. "sets[2] (kill)"); with it,
+    every problem of a set is prefixed with its name, even when only one set has one.
 
     Raises AuditRuleError (nothing has changed yet) with every set's problems at once: the
     problems of plan_rule_set, two specs with one name, or an auditctl -s that did not answer."""
@@ -198,12 +200,13 @@ def plan_host(specs, directory, kernel, host, remove_undeclared=False, remove_un
         hp.units.append((kind, spec.name, plan))
     if problems:
         msgs = _unique([e.msg for _n, e in problems], key=lambda m: m)
-        if len(msgs) == 1:
+        if len(msgs) == 1 and (describe is None or len(problems) > 1):
             raise problems[0][1]      # one problem (or the same one for every set): as is
+        label = describe or (lambda n: "rule set %s" % n)
         errors = []
         for name, e in problems:
-            errors.extend("rule set %s: %s" % (name, x) for x in (e.result.get("errors") or [e.msg]))
-        raise AuditRuleError("; ".join("rule set %s: %s" % (n, e.msg) for n, e in problems),
+            errors.extend("%s: %s" % (label(name), x) for x in (e.result.get("errors") or [e.msg]))
+        raise AuditRuleError("; ".join("%s: %s" % (label(n), e.msg) for n, e in problems),
                              errors=errors)
 
     plans = [p for _k, _l, p in hp.units]

@@ -618,38 +618,18 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleargs import RULE_SOURCES, audit_rule_spec
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError
 from ansible_collections.auditfleet.auditd.plugins.module_utils._ruleset import RuleSetManager
 
 
 def argument_spec():
-    return dict(
-        name=dict(type="str", required=True),
-        priority=dict(type="int"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        # items are validated by the rule model, which names the rule, field and value
-        rules=dict(type="list", elements="dict"),
-        # rule-file text: a string or a list of lines, parsed by the rule model
-        lines=dict(type="raw"),
-        preset=dict(type="str"),
-        inapplicable=dict(type="str", default="fail", choices=["fail", "skip"]),
-        controls=dict(type="dict", options=dict(
-            buffer_size=dict(type="int"),
-            failure_mode=dict(type="str", choices=["0", "1", "2", "silent", "printk", "panic"]),
-            backlog_wait_time=dict(type="int"),
-            rate_limit=dict(type="int"),
-            loginuid_immutable=dict(type="bool", default=False),
-            immutable=dict(type="bool", default=False),
-        )),
-        reload=dict(type="bool", default=True),
-        backup=dict(type="bool", default=False),
-        rules_dir=dict(type="path", default="/etc/audit/rules.d"),
-    )
+    return audit_rule_spec()
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[("rules", "lines", "preset")])
+                           mutually_exclusive=[RULE_SOURCES])
     try:
         result = RuleSetManager(module, module.params).run()
     except AuditRuleError as e:

@@ -25,7 +25,8 @@ ENGINE_LAYERS = [
     ["_rulesdir"],        # rules.d: read, compile, render, name
     ["_auditctl"],        # auditctl: status, listing, loader
     ["_ruleplan"],        # the pure plan of one rule set (no IO)
-    ["_hostplan"],        # the pure plan of every rule set of a host (no IO)
+    ["_hostplan", "_hostreport"],  # the pure plan of every rule set of a host (no IO);
+                                   # the read-only host report (auditd, boot, auditd.conf)
     ["_ruleset"],         # the engine: lock, snapshot, plan, apply
 ]
 HELPERS = {"_command", "_files", "_presets", "_audit_tables"}   # leaf helpers any layer may use
