@@ -156,9 +156,16 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
     old_rules = []
     for fname in sorted(own):
         old_rules.extend(parse_rule_lines(_text(own[fname]).split("\n"), host))
-    declared_canon = set(r.canon() for r in spec.rules)
-    p.stale_candidates = [r for r in old_rules
-                          if r.canon() not in declared_canon and r.canon() not in other_canon]
+    # state=absent: the rules given with it are to be unloaded too, like those of its files
+    declared_canon = set(r.canon() for r in spec.rules) if present else set()
+    candidates = old_rules if present else old_rules + list(spec.rules)
+    seen = set()
+    p.stale_candidates = []
+    for r in candidates:
+        c = r.canon()
+        if c not in declared_canon and c not in other_canon and c not in seen:
+            seen.add(c)
+            p.stale_candidates.append(r)
 
     p.content_changed = (present and p.current != p.desired) or bool(p.to_remove)
     p.attrs_changed = False
@@ -173,7 +180,7 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
         raise AuditRuleError("%s; nothing was changed" % status["message"])
     available, immutable = kernel.available, kernel.immutable
     kernel_canon = kernel.canon(host)
-    missing_rules = [r for r in spec.rules if r.canon() not in kernel_canon]
+    missing_rules = [r for r in spec.rules if r.canon() not in kernel_canon] if present else []
     p.missing_before = list(missing_rules)
     if available:
         p.missing_before += [c for c in spec.controls if not c.satisfied(status)]
@@ -230,7 +237,8 @@ def plan_rule_set(spec, directory, kernel, host, euid=0):
     p.load_delete = p.stale_before
     p.predicted_kernel = kernel.listing
     if p.need_load:
-        p.predicted_kernel = predict_kernel(p.compiled_after, kernel, p.stale_before, spec.rules, host)
+        p.predicted_kernel = predict_kernel(p.compiled_after, kernel, p.stale_before,
+                                            spec.rules if present else [], host)
     return p
 
 

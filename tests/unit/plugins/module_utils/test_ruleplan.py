@@ -166,6 +166,31 @@ def test_absent_removes_every_file_of_the_set_and_unloads_its_rules():
         "missing": [], "loaded": False, "still_loaded": listing(KILL)}
 
 
+def test_absent_with_its_rules_given_unloads_them_too():
+    """state=absent with the set's rules given (as a role passes a set it turned off): the file
+    goes and those rules are unloaded, like the file's own rules (they were kept loaded)."""
+    s = spec([KILL, PASSWD], state="absent")
+    p = plan_rule_set(s, directory(own_file("50-afpl.rules", [KILL]), others=()),
+                      kernel(listing(KILL, PASSWD)), HOST)
+    assert p.need_load and p.load_add == [] and p.missing_before == []
+    assert sorted(r.listing() for r in p.load_delete) == sorted(listing(KILL, PASSWD))
+    assert p.predicted_kernel == []
+    assert prove(s, listing(PASSWD), UP, p.stale_candidates, HOST)[1] == rules(PASSWD)
+    assert outcome(s, listing(KILL, PASSWD), UP, True, p.stale_candidates, HOST)["loaded"] is False
+
+
+def test_absent_with_its_rules_given_and_gone_plans_nothing():
+    """...and once file and rules are gone, the next run has nothing to do (idempotent)."""
+    s = spec([KILL, PASSWD], state="absent")
+    p = plan_rule_set(s, directory(others=()), kernel([]), HOST)
+    assert (p.file_changed, p.need_load, p.drift, p.missing_before) == (False, False, False, [])
+    assert outcome(s, [], UP, True, p.stale_candidates, HOST) == {"missing": [], "loaded": True}
+    # half of it still loaded: only that goes, and the prediction does not bring the other back
+    p = plan_rule_set(s, directory(others=()), kernel(listing(KILL)), HOST)
+    assert p.need_load and [r.listing() for r in p.load_delete] == listing(KILL)
+    assert p.predicted_kernel == []
+
+
 def test_a_new_priority_moves_the_set_and_removes_the_old_file():
     p = plan_rule_set(spec([KILL], priority=30), directory(own_file("50-afpl.rules", [KILL])),
                       kernel(listing(KILL)), HOST)
