@@ -11,10 +11,10 @@ module: audit_rule_sets
 short_description: Manage all of a host's Linux audit rule sets in one call, with one load, and report the host
 version_added: 1.1.0
 description:
-  - Deploys every rule set of a host at once. Each item of O(sets) is one rule set, with the
+  - "Deploys every rule set of a host at once. Each item of O(sets) is one rule set, with the
     options of M(auditfleet.auditd.audit_rule) (the same validation and error texts, each error
-    prefixed with the set, for example C(sets[2] (kill): )), written as one file
-    C(<rules_dir>/<priority>-<name>.rules).
+    starting with the set's index and name, for example sets[2] (kill) followed by a colon), written as one file
+    C(<rules_dir>/<priority>-<name>.rules)."
   - Every set is validated before anything on the host changes. Then, holding the host lock that
     M(auditfleet.auditd.audit_rule) holds too, the rules directory and the kernel
     (C(auditctl -s), C(auditctl -l)) are read once, and every set is planned against that one
@@ -346,7 +346,8 @@ rollback_error:
   returned: when the rollback did not fully succeed
   type: str
 errors:
-  description: Every validation problem, one string each, prefixed with the set (C(sets[N] (name): )).
+  description: Every validation problem, one string each, starting with the set's index and name
+    (for example sets[2] (kill) followed by a colon).
   returned: when validation failed
   type: list
   elements: str

@@ -466,6 +466,11 @@ rules, skipped = _rulecheck.validate_rule_set(
 out["text"] = {"items": parsed.items, "controls": parsed.controls, "errors": parsed.errors,
                "render": [r.render() for r in rules], "listing": [r.listing() for r in rules],
                "skipped": skipped, "presets": sorted(_presets.available())}
+# the host report's pure parts and the shared option specs
+from ansible_collections.auditfleet.auditd.plugins.module_utils import _hostreport, _ruleargs
+out["hostreport"] = [_hostreport.booted_with_audit(c) for c in ("ro audit=1", "audit=1 audit=0", "ro")] + [
+    list(_hostreport.AuditdConf({"Num_Logs": 5, "write_logs": True}, "/nonexistent/auditd.conf").compare()),
+    sorted(_ruleargs.audit_rule_sets_spec()["sets"]["options"])]
 sys.stdout.write(json.dumps(out, sort_keys=True))
 """
 ITEMS = [{"syscalls": ["kill", "tkill", "tgkill"], "key": "kill_rule", "fields": ["auid>=1000", "auid!=unset", "uid=0"]},
