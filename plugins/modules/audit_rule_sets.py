@@ -156,7 +156,7 @@ options:
     type: bool
     default: true
   backup:
-    description: Keep a timestamped copy of every file replaced or removed (RV(sets[].backup_file)),
+    description: Keep a timestamped copy of every file replaced or removed (C(backup_file) of the set in RV(sets)),
       as M(auditfleet.auditd.audit_rule)'s O(auditfleet.auditd.audit_rule#module:backup).
     type: bool
     default: false
