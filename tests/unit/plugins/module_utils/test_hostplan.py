@@ -131,8 +131,12 @@ def single_set_scenarios():
     for n, f in sorted(vars(single).items()):
         for mark in getattr(f, "pytestmark", []):
             if n.startswith("test_") and mark.name == "parametrize":
+                names = mark.args[0]
+                names = [x.strip() for x in names.split(",")] if isinstance(names, str) else list(names)
+                # one argument name: each value is the argument (pytest does not unpack it)
+                sets = [(v,) for v in mark.args[1]] if len(names) == 1 else mark.args[1]
                 out += [("%s%r" % (n, tuple(args)), (lambda f=f, args=args: f(*args)))
-                        for args in mark.args[1]]
+                        for args in sets]
     return out
 
 
