@@ -343,3 +343,31 @@ def test_auditd_conf_match_and_differ_on_a_conf_file(tmp_path):
                     "auditd_conf_path": str(conf)})
     assert bad["failed"] is True and "auditd_conf.num_logs" in bad["msg"] and "\\n" in bad["msg"]
     assert conf.read_text().endswith("num_logs = 5\n")   # read only
+
+
+def test_audit_rule_and_audit_rule_sets_agree_on_one_set(host, tmp_path):
+    """The same set through both modules: the same file, the same kernel, the same result keys;
+    each one's run is the other's second run (changed=0)."""
+    key = liveaudit.new_key("afrs")
+    one = two_sets(key)[0]
+    sets = ok(run_sets({"sets": [one], "rules_dir": str(tmp_path)}))
+    files = files_of(str(tmp_path))
+    rule = ok(modulerun.run_module("audit_rule", dict(one, rules_dir=str(tmp_path))))
+    assert rule["changed"] is False and files_of(str(tmp_path)) == files
+    mine = sets["sets"][one["name"]]
+    for k in ("path", "rules", "controls", "loaded", "missing", "drift", "reboot_required", "pending",
+              "skipped_rules", "preset_file", "backup_file"):
+        assert mine[k] == rule[k], k
+    gone = ok(modulerun.run_module("audit_rule", {"name": one["name"], "state": "absent",
+                                                  "rules_dir": str(tmp_path)}))
+    assert gone["changed"] is True and with_key(key) == []
+    assert ok(run_sets({"sets": [{"name": one["name"], "state": "absent"}],
+                        "rules_dir": str(tmp_path)}))["changed"] is False
+
+
+def test_a_hostile_set_name_is_shown_escaped_and_refused(tmp_path):
+    res = run_sets({"sets": [{"name": "ok-set", "rules": [{"path": "/etc/passwd", "key": "k"}]},
+                             {"name": "bad\nname\x1b[31m", "rules": [{"path": "/etc/passwd", "key": "k"}]}],
+                    "rules_dir": str(tmp_path)}, check_mode=True)
+    assert res["failed"] is True and res["msg"].startswith("sets[1] ('bad\\nname\\x1b[31m'): ")
+    assert "\n" not in res["msg"] and "\x1b" not in res["msg"] and os.listdir(str(tmp_path)) == []
