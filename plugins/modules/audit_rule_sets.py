@@ -316,7 +316,7 @@ kernel_audit:
   type: bool
 kernel_audit_message:
   description: Why kernel audit is not available.
-  returned: when RV(kernel_audit) is false and auditctl is installed
+  returned: when RV(kernel_audit) is false (not when O(when_unavailable=report) found no auditctl)
   type: str
 reboot_required:
   description: The kernel's rules are immutable (C(enabled 2)); some set's change applies only
