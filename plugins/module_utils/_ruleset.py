@@ -451,7 +451,8 @@ class RuleSetManager(object):
         version = None
         if auditctl and any(isinstance(r, dict) and r.get("list") == "io_uring" for r in items):
             version = auditctl_version(self.module, auditctl)
-        if self.inapplicable == "skip" and self.state == "present":
+        if self.inapplicable == "skip" and self.state == "present" and self.host.auditctl_syscalls is None:
+            # once per host: audit_rule_sets' sets share one HostArch
             self.host.auditctl_syscalls = auditctl_syscalls(self.module, self.host)
         try:
             declared, self.skipped = validate_rule_set(

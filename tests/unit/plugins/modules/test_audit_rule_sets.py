@@ -371,3 +371,19 @@ def test_a_hostile_set_name_is_shown_escaped_and_refused(tmp_path):
                     "rules_dir": str(tmp_path)}, check_mode=True)
     assert res["failed"] is True and res["msg"].startswith("sets[1] ('bad\\nname\\x1b[31m'): ")
     assert "\n" not in res["msg"] and "\x1b" not in res["msg"] and os.listdir(str(tmp_path)) == []
+
+
+def test_the_hosts_auditctl_syscall_table_is_read_once_for_every_set(tmp_path, monkeypatch):
+    from ansible_collections.auditfleet.auditd.plugins.module_utils import _ruleset
+    calls = []
+    real = _ruleset.auditctl_syscalls
+
+    def counting(module, h):
+        calls.append(1)
+        return real(module, h)
+
+    monkeypatch.setattr(_ruleset, "auditctl_syscalls", counting)
+    key = liveaudit.new_key("afrs")
+    sets = [dict(s, inapplicable="skip") for s in two_sets(key)]
+    res = ok(run_sets({"sets": sets, "rules_dir": str(tmp_path)}, check_mode=True))
+    assert res["changed"] is True and len(calls) == 1
