@@ -831,10 +831,28 @@ class HostRuleSetsManager(object):
     # ---- the run ---------------------------------------------------------------------------
 
     def run(self):
+        """The result; AuditRuleError (with result keys, host among them when it can be
+        read) when the run fails."""
+        self.conf = None
+        try:
+            return self._run()
+        except AuditRuleError as e:
+            if "host" not in e.result and self.conf is not None:
+                # the report is read-only: a failed run still says what the host has
+                try:
+                    auditctl = self.module.get_bin_path("auditctl")
+                    status = get_status(self.module, auditctl) if auditctl else None
+                    e.result["host"] = _hostreport.host_report(self.module, auditctl, status, self.conf)
+                except AuditRuleError:
+                    pass
+            raise
+
+    def _run(self):
+        conf = self.conf = _hostreport.AuditdConf(
+            self.params.get("auditd_conf") or {},
+            self.params.get("auditd_conf_path") or _hostreport.AUDITD_CONF)
         self._check_params()
         auditctl = self.module.get_bin_path("auditctl")
-        conf = _hostreport.AuditdConf(self.params.get("auditd_conf") or {},
-                                      self.params.get("auditd_conf_path") or _hostreport.AUDITD_CONF)
         if not auditctl and self.when_unavailable == "report":
             report = _hostreport.host_report(self.module, None, None, conf)
             return self._done(self._empty_result(

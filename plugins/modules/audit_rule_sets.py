@@ -352,7 +352,8 @@ errors:
   type: list
   elements: str
 host:
-  description: The read-only report on the host; nothing was changed to fill it.
+  description: The read-only report on the host; nothing was changed to fill it. Also when the task
+    fails, unless O(auditd_conf) or O(auditd_conf_path) is what is wrong, or auditd.conf cannot be read.
   returned: always
   type: dict
   contains:

@@ -233,6 +233,7 @@ def test_errors_name_the_set_and_nothing_changes(host, tmp_path, loads):
     assert res["failed"] is True and res["msg"].startswith("sets[2] (afrs-bad): ")
     assert "no_such_syscall" in res["msg"] and all(e.startswith("sets[2] (afrs-bad): ") for e in res["errors"])
     assert os.listdir(str(tmp_path)) == [] and loads == [] and with_key(key) == []
+    assert res["host"]["auditctl_found"] is True and res["host"]["auditd_pid"] > 0   # read-only, filled
 
     # a rule in two sets: both are named, each with the other's file (auditctl would stop at
     # the second: Rule exists)
