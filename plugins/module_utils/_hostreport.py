@@ -143,7 +143,7 @@ def _systemd_enabled(module):
                                     timeout=_command.QUERY_TIMEOUT)
     except _command.CommandTimeout:
         return None
-    said = out.strip().split("\n")[0] if out else ""
+    said = out.strip().split("\n", maxsplit=1)[0] if out else ""
     if said in ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated"):
         return True
     if said in ("disabled", "masked", "masked-runtime"):
