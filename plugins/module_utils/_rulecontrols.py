@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.auditfleet.auditd.plugins.module_utils._files import show
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecheck import (
     _type_name)
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import (
@@ -116,8 +117,8 @@ def control_overrides(controls, lines, origins, own_file, rules_dir):
             problems.append(
                 "controls.%s: %s in %s would not take effect: '%s' in %s comes after it (augenrules "
                 "keeps the last %s); remove that line or file, or set the same value"
-                % (control.option, control.render(), os.path.join(rules_dir, own_file), last[0],
-                   os.path.join(rules_dir, last[1] or "?"), control.flag))
+                % (control.option, control.render(), show(os.path.join(rules_dir, own_file)), show(last[0]),
+                   show(os.path.join(rules_dir, last[1] or "?")), control.flag))
     return problems
 
 

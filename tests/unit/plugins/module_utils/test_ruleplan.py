@@ -496,3 +496,14 @@ def test_a_removed_perm_rule_listed_by_auditctl_4_is_stale_and_gone_from_the_pre
     p = plan_rule_set(s, d, kernel([PERM_X_AUDIT4]), HOST)
     assert p.need_load
     assert all("dnf-3" not in line for line in (p.predicted_kernel or []))
+
+
+def test_an_overriding_file_name_and_line_read_from_the_disk_are_shown_escaped():
+    """Another file's name (any bytes a local admin gave it) reaches the error escaped."""
+    from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import control_overrides
+    controls = validate_controls({"buffer_size": 8192})
+    lines = ["-b 8192", "-b 100\x1b[2J"]
+    problems = control_overrides(controls, lines, ["50-own.rules", "99-x\x1b[31m.rules"], "50-own.rules", "/etc/audit/rules.d")
+    assert len(problems) == 1
+    assert "\x1b" not in problems[0]
+    assert "99-x\\x1b[31m.rules" in problems[0] and "-b 100\\x1b[2J" in problems[0]
