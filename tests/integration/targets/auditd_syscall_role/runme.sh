@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The role auditfleet.auditd.auditd_syscall end to end on localhost, on the real auditd:
 #   1. apply (rule sets + an auditd.conf change, so auditd is restarted the allowed way): changed;
-#   2. apply again: changed=0 (idempotence);
+#   2. apply again: changed=0 (idempotence); and once more with ANSIBLE_DEBUG and pipelining:
+#      at most 2 remote module executions on the converged host (count_modules.py);
 #   3. check mode with other settings: reports changes, changes nothing (rules.d, auditd.conf and
 #      `auditctl -l` compared before/after); check mode on a host where a package is missing;
 #   4. the kill rules are in the kernel and really fire (a kill found by the collection's lookup);
@@ -83,6 +84,12 @@ play apply-2 apply.yml -e test_max_log_file="$new_max_log_file"
 second_seconds=$LAST_SECONDS
 ((LAST_CHANGED == 0)) || fail "the second run changed $LAST_CHANGED task(s)"
 
+say "2b. the converged run: at most 2 remote module executions (pipelining, ANSIBLE_DEBUG)"
+ANSIBLE_DEBUG=1 ANSIBLE_PIPELINING=1 play apply-debug apply.yml -e test_max_log_file="$new_max_log_file" >/dev/null
+((LAST_CHANGED == 0)) || fail "the converged run (debug) changed $LAST_CHANGED task(s)"
+python3 "$(dirname "$0")/count_modules.py" "$LAST_LOG" "$ANSIBLE_PYTHON_INTERPRETER" 2 \
+    || fail "the converged run made more than 2 remote module executions (log: $LAST_LOG)"
+
 # ---- 3. check mode ----------------------------------------------------------------------------
 say "3. check mode with other settings: reports changes, changes nothing"
 fingerprint >"$WORK/fp-before"
@@ -98,10 +105,16 @@ diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
 
 candidate=$( { command -v apt-cache >/dev/null && apt-cache policy audispd-plugins 2>/dev/null | sed -n 's/^ *Candidate: //p'; } || true)
 if [[ -n "$candidate" && "$candidate" != "(none)" ]] && ! dpkg -s audispd-plugins >/dev/null 2>&1; then
+    # The packages are only looked at where the rule-sets call reports auditd not ready: here
+    # auditd.conf differs (max_log_file), so the package task runs and would install one.
     say "3b. check mode where a package is not installed yet: the rest of the role is skipped"
-    play check-missing apply.yml --check -e '{"__auditd_syscall_packages": ["auditd", "audispd-plugins"]}'
+    play check-missing apply.yml --check -e test_max_log_file=$((new_max_log_file + 1)) \
+        -e '{"__auditd_syscall_packages": ["auditd", "audispd-plugins"]}'
     grep -q "would be installed first" "$LAST_LOG" || fail "no message about the skipped tasks"
-    grep -q "item=55-afit-role-kill" "$LAST_LOG" && fail "rule sets were checked although a package is missing"
+    grep -q "^included: .*/tasks/auditd_conf.yml for localhost" "$LAST_LOG" \
+        && fail "auditd.conf was checked although a package is missing"
+    grep -q "^included: .*/tasks/service.yml for localhost" "$LAST_LOG" \
+        && fail "the service was checked although a package is missing"
     fingerprint >"$WORK/fp-after"
     diff "$WORK/fp-before" "$WORK/fp-after" || fail "check mode changed the host"
     dpkg -s audispd-plugins >/dev/null 2>&1 && fail "check mode installed a package"
