@@ -32,7 +32,7 @@ DOCUMENTATION = """
 
 # The keys of a task result kept in the JSON file (the audit_rule module's outcome among them).
 RESULT_KEYS = ("changed", "failed", "skipped", "msg", "rc", "drift", "reboot_required", "pending", "loaded",
-               "missing", "rolled_back", "load_error", "path", "rules", "load_method")
+               "missing", "rolled_back", "load_error", "path", "rules", "load_method", "sets")
 
 
 class CallbackModule(CallbackBase):
