@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Count the remote module executions in the log of an ansible-playbook run made with
 ANSIBLE_DEBUG=1 and ANSIBLE_PIPELINING=1 (connection local or ssh).
 
