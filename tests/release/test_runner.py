@@ -149,8 +149,11 @@ def test_demo_job(installed, tmp_path):
     print(res.stdout[-3000:])
     check_job(res, artifacts, events, ["Demo: who killed the sleep? Kill monitoring with auditfleet.auditd"])
     # the demo loaded the kill rule (under its key), printed the report, then removed what it added
-    (loaded,) = task_events(events, "Show the kill rules the kernel has now")
-    assert suffix in loaded["event_data"]["res"]["stdout"]
+    # the demo prints the kill set's rules from the role's result, which the module proved against
+    # the kernel's rule list after the load (the demo itself no longer runs auditctl)
+    (loaded,) = task_events(events, "Print the loaded kill rules")
+    assert any(suffix in rule for rule in loaded["event_data"]["res"]["msg"]), loaded["event_data"]["res"]
+    assert task_events(events, "Check that the kill rules are loaded")
     (printed,) = task_events(events, "Print the kill report")
     lines = printed["event_data"]["res"]["msg"]
     assert lines[0].startswith("Kill report, event ") and ("rule key %s" % suffix) in lines[0]
