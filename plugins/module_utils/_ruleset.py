@@ -202,6 +202,19 @@ def delete_left(auditctl, left):
     return problems
 
 
+def shown(item, status):
+    """A missing rule or setting for a message: a setting (Control) with the value auditctl -s
+    reports, a rule as auditctl -l lists it."""
+    return item.describe(status) if hasattr(item, "satisfied") else item.listing()
+
+
+def rollback_said(rolled_back, notes):
+    """The last sentence of a failed run's message."""
+    if rolled_back:
+        return "The previous rule files and kernel rules were put back (rolled_back)."
+    return "Rolling back did not fully succeed: %s" % "; ".join(notes)
+
+
 def load_failure(load, missing, left, problems, what_left="rule(s) of the removed set are still loaded"):
     """(load_error, load_output) of a failed load: the command and its exit, the line auditctl
     stopped at, what the proof found missing (strings) or left, and the other problems."""
@@ -722,8 +735,7 @@ class RuleSetManager(object):
 
         # ---- failed: say what, put everything back, fail ----
         load_error, load_output = load_failure(
-            load, [r.describe(self.status_after) if hasattr(r, "satisfied") else r.listing()
-                   for r in missing], [r.listing() for r in left], problems)
+            load, [shown(r, self.status_after) for r in missing], [r.listing() for r in left], problems)
         method = loader.method
         rolled_back, rollback_notes, kernel_now = rollback(
             self.module, loader, auditctl, snapshot, kernel_before, self.controls, self.status_before,
@@ -740,9 +752,7 @@ class RuleSetManager(object):
         if not self.diff_mode:
             result.pop("diff")
         msg = "loading the rule set %s failed: %s. %s" % (
-            self.name, load_error,
-            "The previous rule files and kernel rules were put back (rolled_back)."
-            if rolled_back else "Rolling back did not fully succeed: %s" % "; ".join(rollback_notes))
+            self.name, load_error, rollback_said(rolled_back, rollback_notes))
         raise AuditRuleError(msg, **result)
 
     def _prove(self, auditctl, declared, stale_candidates):
@@ -1077,8 +1087,8 @@ class HostRuleSetsManager(object):
             return kernel_after, status_after
 
         # ---- failed: say what, put everything back, fail ----
-        missing = ["%s: %s" % (self._describe(k), r.describe(status_after) if hasattr(r, "satisfied")
-                               else r.listing()) for k, (m, _l) in sorted(bad.items()) for r in m]
+        missing = ["%s: %s" % (self._describe(k), shown(r, status_after))
+                   for k, (m, _l) in sorted(bad.items()) for r in m]
         missing += [c.describe(status_after) for c in lock_missing]
         left = ["%s: %s" % (self._describe(k), r.listing()) for k, (_m, lf) in sorted(bad.items())
                 for r in lf]
@@ -1101,17 +1111,14 @@ class HostRuleSetsManager(object):
         for label, (m, _l) in bad.items():
             if label in result["sets"]:
                 result["sets"][label]["loaded"] = False
-                result["sets"][label]["missing"] = [
-                    r.describe(status_after) if hasattr(r, "satisfied") else r.listing() for r in m]
+                result["sets"][label]["missing"] = [shown(r, status_after) for r in m]
         if notes:
             result["rollback_error"] = "; ".join(notes)
         if not self.diff_mode:
             result.pop("diff")
         names = sorted(set(self._describe(k) for k in bad)) or ["the host"]
         msg = "loading the rule sets failed (%s): %s. %s" % (
-            ", ".join(names), load_error,
-            "The previous rule files and kernel rules were put back (rolled_back)."
-            if rolled_back else "Rolling back did not fully succeed: %s" % "; ".join(notes))
+            ", ".join(names), load_error, rollback_said(rolled_back, notes))
         for w in self.warnings:
             self.module.warn(w)
         raise AuditRuleError(msg, **result)
