@@ -142,22 +142,29 @@ class FakeAudit(object):
         return 0, ""
 
 
-@pytest.fixture(params=["own_dir", "default_dir"])
-def fake(request, tmp_path, monkeypatch):
-    """FakeAudit behind the module's command runner, for a rules_dir of its own (rules added
-    one by one with auditctl -R) or for the default directory (a -D file: augenrules)."""
+def install_fake(fake_class, kind, tmp_path, monkeypatch):
+    """FAKE_CLASS behind the module's command runner, for a rules_dir of its own (KIND own_dir:
+    rules added one by one with auditctl -R) or for the default directory (default_dir: a -D
+    file, so augenrules). The fixtures of the lock and loginuid tests all use it."""
     rules_dir = tmp_path / "rules.d"
     rules_dir.mkdir()
     audit_rules = str(tmp_path / "audit.rules")
-    if request.param == "default_dir":
+    if kind == "default_dir":
         monkeypatch.setattr(_auditctl, "DEFAULT_RULES_DIR", str(rules_dir))
         for module in (_auditctl, _ruleset):   # the loader and the engine name the boot file
             monkeypatch.setattr(module, "AUDIT_RULES", audit_rules)
         (rules_dir / "10-base.rules").write_text("-D\n")
-    audit = FakeAudit(str(rules_dir), audit_rules)
+    audit = fake_class(str(rules_dir), audit_rules)
     monkeypatch.setattr(_command, "run", audit.run)
-    audit.kind = request.param
+    audit.kind = kind
     return audit
+
+
+@pytest.fixture(params=["own_dir", "default_dir"])
+def fake(request, tmp_path, monkeypatch):
+    """FakeAudit behind the module's command runner, for a rules_dir of its own (rules added
+    one by one with auditctl -R) or for the default directory (a -D file: augenrules)."""
+    return install_fake(FakeAudit, request.param, tmp_path, monkeypatch)
 
 
 def rule_set(fake, *extra, **kw):

@@ -12,10 +12,9 @@ import os
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command, _ruleset
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulecontrols import irreversible_of
 from tests.unit.plugins.modules.test_audit_rule_harness import needs_ansible, run_module
-from tests.unit.plugins.modules.test_audit_rule_lock import REJECTED, FakeAudit, files_of
+from tests.unit.plugins.modules.test_audit_rule_lock import REJECTED, FakeAudit, files_of, install_fake
 
 pytestmark = [needs_ansible]
 
@@ -51,18 +50,7 @@ class FakeLoginuid(FakeAudit):
 def fake(request, tmp_path, monkeypatch):
     """As test_audit_rule_lock's fixture: a rules_dir of its own (rule by rule), or the default
     directory with a -D file (augenrules)."""
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    audit_rules = str(tmp_path / "audit.rules")
-    if request.param == "default_dir":
-        monkeypatch.setattr(_auditctl, "DEFAULT_RULES_DIR", str(rules_dir))
-        for module in (_auditctl, _ruleset):
-            monkeypatch.setattr(module, "AUDIT_RULES", audit_rules)
-        (rules_dir / "10-base.rules").write_text("-D\n")
-    audit = FakeLoginuid(str(rules_dir), audit_rules)
-    monkeypatch.setattr(_command, "run", audit.run)
-    audit.kind = request.param
-    return audit
+    return install_fake(FakeLoginuid, request.param, tmp_path, monkeypatch)
 
 
 def rule_set(fake, *extra, **kw):

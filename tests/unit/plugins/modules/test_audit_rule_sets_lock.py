@@ -10,10 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command, _ruleset
 from tests.unit.plugins.modules.test_audit_rule_harness import needs_ansible
 from tests.unit.plugins.modules.test_audit_rule_lock import (
-    DROPPED, REJECTED, FakeAudit, files_of, lock_commands)
+    DROPPED, REJECTED, FakeAudit, files_of, install_fake, lock_commands)
 from tests.lib import modulerun
 
 pytestmark = [needs_ansible]
@@ -23,18 +22,7 @@ pytestmark = [needs_ansible]
 def fake(request, tmp_path, monkeypatch):
     """FakeAudit behind the command runner, for a rules_dir of its own (auditctl -R) or for the
     default directory (a -D file: augenrules), as test_audit_rule_lock sets it up."""
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    audit_rules = str(tmp_path / "audit.rules")
-    if request.param == "default_dir":
-        monkeypatch.setattr(_auditctl, "DEFAULT_RULES_DIR", str(rules_dir))
-        for module in (_auditctl, _ruleset):   # the loader and the engine name the boot file
-            monkeypatch.setattr(module, "AUDIT_RULES", audit_rules)
-        (rules_dir / "10-base.rules").write_text("-D\n")
-    audit = FakeAudit(str(rules_dir), audit_rules)
-    monkeypatch.setattr(_command, "run", audit.run)
-    audit.kind = request.param
-    return audit
+    return install_fake(FakeAudit, request.param, tmp_path, monkeypatch)
 
 
 def run_sets(args, check_mode=False, diff=False):

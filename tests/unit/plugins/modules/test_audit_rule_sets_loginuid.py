@@ -5,10 +5,9 @@ changeable. The outside world is that file's FakeLoginuid (a model of auditctl w
 feature); everything else is the module's real code."""
 import pytest
 
-from ansible_collections.auditfleet.auditd.plugins.module_utils import _auditctl, _command, _ruleset
 from tests.lib import modulerun
 from tests.unit.plugins.modules.test_audit_rule_harness import needs_ansible
-from tests.unit.plugins.modules.test_audit_rule_lock import REJECTED, files_of
+from tests.unit.plugins.modules.test_audit_rule_lock import REJECTED, files_of, install_fake
 from tests.unit.plugins.modules.test_audit_rule_loginuid import LUID, FakeLoginuid, in_a_load, loginuid_commands
 
 pytestmark = [needs_ansible]
@@ -16,18 +15,7 @@ pytestmark = [needs_ansible]
 
 @pytest.fixture(params=["own_dir", "default_dir"])
 def fake(request, tmp_path, monkeypatch):
-    rules_dir = tmp_path / "rules.d"
-    rules_dir.mkdir()
-    audit_rules = str(tmp_path / "audit.rules")
-    if request.param == "default_dir":
-        monkeypatch.setattr(_auditctl, "DEFAULT_RULES_DIR", str(rules_dir))
-        for module in (_auditctl, _ruleset):
-            monkeypatch.setattr(module, "AUDIT_RULES", audit_rules)
-        (rules_dir / "10-base.rules").write_text("-D\n")
-    audit = FakeLoginuid(str(rules_dir), audit_rules)
-    monkeypatch.setattr(_command, "run", audit.run)
-    audit.kind = request.param
-    return audit
+    return install_fake(FakeLoginuid, request.param, tmp_path, monkeypatch)
 
 
 def two_sets(fake, *extra, **controls):
