@@ -17,11 +17,11 @@ import os
 import re
 
 from ansible_collections.auditfleet.auditd.plugins.module_utils import _command, _files
+from ansible_collections.auditfleet.auditd.plugins.module_utils._rulehost import read_cmdline
 from ansible_collections.auditfleet.auditd.plugins.module_utils._rulemodel import AuditRuleError, control_problem
 
 AUDITD_CONF = "/etc/audit/auditd.conf"
 CONF_LIMIT = 1 << 20            # auditd.conf is a few KiB; refuse to read more than 1 MiB
-PROC_CMDLINE = "/proc/cmdline"
 SYSTEMD_RUNNING = "/run/systemd/system"
 SYSTEMD_WANTS = "/etc/systemd/system/*.wants/auditd.service"
 SYSV_RC = "/etc/rc[2345].d"
@@ -107,11 +107,7 @@ def booted_with_audit(cmdline=None):
     """True/False for audit=1/audit=0 on the kernel command line (the last one counts, as the
     kernel reads it), None when it is not there or cannot be read."""
     if cmdline is None:
-        try:
-            cmdline = (_files.read_regular(PROC_CMDLINE, what="kernel command line", limit=1 << 16)[0]
-                       or b"").decode("utf-8", "replace")
-        except _files.FileProblem:
-            return None
+        cmdline = read_cmdline()
     answer = None
     for word in cmdline.split():
         if word.startswith("audit="):

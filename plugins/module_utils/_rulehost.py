@@ -119,7 +119,8 @@ def read_kernel_config(release=None):
     return _read_small("/boot/config-%s" % release)
 
 
-def _read_cmdline():
+def read_cmdline():
+    """The kernel command line, "" when it cannot be read."""
     return _read_small("/proc/cmdline") or ""
 
 
@@ -141,7 +142,7 @@ class HostArch(object):
         if compat == "detect":
             compat = None
             if self.compat_table is not None:
-                compat = compat_from_config(self.machine, read_kernel_config(), _read_cmdline())
+                compat = compat_from_config(self.machine, read_kernel_config(), read_cmdline())
         if self.compat_table is None:
             compat = False
         self.compat = compat
